@@ -1,0 +1,421 @@
+"""The one settings schema: defaults, ranges, validation, storage and the settings panes.
+
+Every field carries a title and a short description (shown as hints in the panes) and, in
+``json_schema_extra``, how it applies: ``"apply": "live"`` (sent to a running session),
+``"reconnect"`` (applies on next connect) or ``"restart"``. The UI builds its panes from
+this module; nothing is hand-copied.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import tempfile
+import time
+from dataclasses import dataclass, field
+from enum import Enum
+from pathlib import Path
+from typing import Any, Literal
+from urllib.parse import urlparse
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+log = logging.getLogger(__name__)
+
+SCHEMA_VERSION = 1
+
+KNOWN_VOICES: tuple[str, ...] = (
+    "alloy", "ash", "ballad", "coral", "echo", "sage", "shimmer", "verse", "marin", "cedar",
+)
+TTS_VOICES: tuple[str, ...] = (
+    "alloy", "ash", "ballad", "coral", "echo", "fable", "nova", "onyx", "sage", "shimmer",
+)
+LOOPBACK_HOSTS = frozenset({"localhost", "127.0.0.1", "::1"})
+
+
+def _apply(how: Literal["live", "reconnect", "restart"], **extra: Any) -> dict[str, Any]:
+    return {"apply": how, **extra}
+
+
+class AuthMode(str, Enum):
+    API_KEY = "api_key"
+    ENTRA_ID = "entra_id"
+
+
+class Modalities(str, Enum):
+    AUDIO = "audio"
+    TEXT = "text"
+    TEXT_AND_TTS = "text_tts"
+
+
+class TurnMode(str, Enum):
+    SERVER_VAD = "server_vad"
+    SEMANTIC_VAD = "semantic_vad"
+    PUSH_TO_TALK = "manual"
+
+
+class Eagerness(str, Enum):
+    LOW = "low"
+    MEDIUM = "medium"
+    HIGH = "high"
+    AUTO = "auto"
+
+
+class Theme(str, Enum):
+    SYSTEM = "system"
+    LIGHT = "light"
+    DARK = "dark"
+
+
+class _Group(BaseModel):
+    model_config = ConfigDict(validate_assignment=True, extra="ignore", use_enum_values=False)
+
+
+def is_loopback_host(host: str | None) -> bool:
+    return (host or "").lower().strip("[]") in LOOPBACK_HOSTS
+
+
+def check_endpoint(value: str) -> str:
+    """Azure endpoints must be https; plain http only for the local server on loopback."""
+    value = value.strip().rstrip("/")
+    if not value:
+        return value
+    parsed = urlparse(value)
+    if parsed.scheme not in {"https", "wss", "http", "ws"} or not parsed.hostname:
+        raise ValueError(
+            "Enter the endpoint as a full address, like https://my-resource.openai.azure.com"
+        )
+    if parsed.scheme in {"http", "ws"} and not is_loopback_host(parsed.hostname):
+        raise ValueError(
+            "The endpoint must start with https:// so your key is never sent unencrypted "
+            "(plain http is only allowed for the local server on this computer)"
+        )
+    return value
+
+
+class ConnectionSettings(_Group):
+    endpoint: str = Field(
+        "",
+        title="Endpoint",
+        description="Your Azure OpenAI resource, e.g. https://my-resource.openai.azure.com",
+        json_schema_extra=_apply("reconnect", placeholder="https://my-resource.openai.azure.com"),
+    )
+    deployment: str = Field(
+        "",
+        title="Realtime deployment",
+        description="The name you gave the realtime model deployment in Azure AI Foundry",
+        max_length=64,
+        json_schema_extra=_apply("reconnect", placeholder="gpt-realtime"),
+    )
+    auth_mode: AuthMode = Field(
+        AuthMode.API_KEY,
+        title="Sign-in",
+        description="An API key kept in the system keyring, or Microsoft Entra ID",
+        json_schema_extra=_apply("reconnect", labels={"api_key": "API key", "entra_id": "Microsoft Entra ID"}),
+    )
+    api_version: str = Field(
+        "",
+        title="Legacy API version",
+        description="Leave empty for the current (GA) protocol. Only set this for a preview deployment, e.g. 2025-04-01-preview",
+        json_schema_extra=_apply("reconnect", advanced=True),
+    )
+    transcription_deployment: str = Field(
+        "",
+        title="Transcription deployment",
+        description="A speech-to-text deployment (e.g. gpt-4o-transcribe) for your words in the transcript; empty turns it off",
+        json_schema_extra=_apply("live"),
+    )
+    tts_deployment: str = Field(
+        "",
+        title="Text-to-speech deployment",
+        description="Used only with 'Text + separate voice' replies",
+        json_schema_extra=_apply("reconnect"),
+    )
+
+    @field_validator("endpoint")
+    @classmethod
+    def _endpoint(cls, value: str) -> str:
+        return check_endpoint(value)
+
+    @field_validator("deployment", "transcription_deployment", "tts_deployment", "api_version")
+    @classmethod
+    def _strip(cls, value: str) -> str:
+        value = value.strip()
+        if any(ch.isspace() for ch in value):
+            raise ValueError("Names cannot contain spaces")
+        return value
+
+    @property
+    def host(self) -> str:
+        return urlparse(self.endpoint).hostname or ""
+
+    @property
+    def is_configured(self) -> bool:
+        return bool(self.endpoint and self.deployment)
+
+    @property
+    def uses_preview_protocol(self) -> bool:
+        return bool(self.api_version)
+
+
+class VoiceSettings(_Group):
+    voice: str = Field(
+        "marin",
+        title="Voice",
+        description="marin and cedar sound most natural. The voice cannot change after the assistant has spoken; it applies on the next connect",
+        min_length=1,
+        max_length=40,
+        json_schema_extra=_apply("reconnect", choices=list(KNOWN_VOICES), editable=True),
+    )
+    speed: float = Field(
+        1.0,
+        ge=0.25,
+        le=1.5,
+        title="Speaking speed",
+        description="1.0 is normal; from 0.25 (slow) to 1.5 (fast)",
+        json_schema_extra=_apply("live", step=0.05),
+    )
+
+    @field_validator("voice")
+    @classmethod
+    def _voice(cls, value: str) -> str:
+        value = value.strip()
+        if not value.replace("-", "").replace("_", "").isalnum():
+            raise ValueError("A voice name is a single word such as marin")
+        return value
+
+
+class ModelSettings(_Group):
+    instructions: str = Field(
+        "You are a helpful, friendly voice assistant. Keep answers short and conversational.",
+        title="Instructions",
+        description="How the assistant should behave; applies from the next reply",
+        max_length=20_000,
+        json_schema_extra=_apply("live", multiline=True),
+    )
+    temperature: float = Field(
+        0.8,
+        ge=0.6,
+        le=1.2,
+        title="Temperature",
+        description="Higher is more varied. Only the legacy preview protocol accepts it",
+        json_schema_extra=_apply("live", step=0.05, requires="preview"),
+    )
+    modalities: Modalities = Field(
+        Modalities.AUDIO,
+        title="Replies",
+        description="Spoken replies; text only; or text spoken by a separate text-to-speech deployment",
+        json_schema_extra=_apply(
+            "reconnect",
+            labels={"audio": "Voice", "text": "Text only", "text_tts": "Text + separate voice (TTS)"},
+        ),
+    )
+    tts_voice: str = Field(
+        "alloy",
+        title="TTS voice",
+        description="Voice of the separate text-to-speech deployment",
+        json_schema_extra=_apply("reconnect", choices=list(TTS_VOICES), editable=True),
+    )
+
+
+class TurnDetectionSettings(_Group):
+    mode: TurnMode = Field(
+        TurnMode.SERVER_VAD,
+        title="Turn detection",
+        description="Hands-free by loudness (server VAD), by meaning (semantic VAD, less reliable on Azure), or push-to-talk only",
+        json_schema_extra=_apply(
+            "live",
+            labels={"server_vad": "Server VAD (hands-free)", "semantic_vad": "Semantic VAD", "manual": "Push-to-talk only"},
+        ),
+    )
+    threshold: float = Field(
+        0.5, ge=0.0, le=1.0, title="Threshold",
+        description="How loud speech must be to count. Raise it in noisy rooms",
+        json_schema_extra=_apply("live", step=0.05, mode="server_vad"),
+    )
+    prefix_padding_ms: int = Field(
+        300, ge=0, le=2000, title="Prefix padding (ms)",
+        description="Audio kept from just before speech starts, so first syllables are not cut",
+        json_schema_extra=_apply("live", step=50, mode="server_vad"),
+    )
+    silence_duration_ms: int = Field(
+        500, ge=100, le=5000, title="Silence duration (ms)",
+        description="How long a pause ends your turn. Raise it if you get cut off mid-sentence",
+        json_schema_extra=_apply("live", step=50, mode="server_vad"),
+    )
+    create_response: bool = Field(
+        True, title="Reply automatically",
+        description="Answer as soon as you stop speaking",
+        json_schema_extra=_apply("live"),
+    )
+    interrupt_response: bool = Field(
+        True, title="Let me interrupt",
+        description="Speaking while the assistant talks stops it (barge-in)",
+        json_schema_extra=_apply("live"),
+    )
+    eagerness: Eagerness = Field(
+        Eagerness.AUTO, title="Eagerness",
+        description="Semantic VAD: how quickly it decides you have finished",
+        json_schema_extra=_apply("live", mode="semantic_vad"),
+    )
+
+
+class AudioSettings(_Group):
+    input_device: str = Field(
+        "", title="Microphone", description="Empty uses the system default",
+        json_schema_extra=_apply("live", devices="input"),
+    )
+    output_device: str = Field(
+        "", title="Speaker", description="Empty uses the system default",
+        json_schema_extra=_apply("live", devices="output"),
+    )
+    echo_cancellation: bool = Field(
+        True, title="Echo cancellation",
+        description="Keeps the assistant from hearing itself through your speakers",
+        json_schema_extra=_apply("live"),
+    )
+    noise_suppression: bool = Field(
+        True, title="Noise suppression", description="Reduces steady background noise",
+        json_schema_extra=_apply("live"),
+    )
+    auto_gain: bool = Field(
+        True, title="Automatic gain", description="Evens out your microphone level",
+        json_schema_extra=_apply("live"),
+    )
+
+
+class UiSettings(_Group):
+    push_to_talk_key: str = Field(
+        "Space", title="Push-to-talk key",
+        description="Hold it to talk (when the message box is not focused)",
+        min_length=1, max_length=40,
+        json_schema_extra=_apply("live", widget="key"),
+    )
+    start_minimised: bool = Field(
+        False, title="Start minimised to tray", description="Open in the system tray",
+        json_schema_extra=_apply("restart"),
+    )
+    keep_in_tray: bool = Field(
+        False, title="Keep running in the tray", description="Closing the window hides it instead of quitting",
+        json_schema_extra=_apply("live"),
+    )
+    theme: Theme = Field(
+        Theme.SYSTEM, title="Theme", description="Follow the system, or force light or dark",
+        json_schema_extra=_apply("live", labels={"system": "System", "light": "Light", "dark": "Dark"}),
+    )
+
+
+class Settings(BaseModel):
+    """Everything the user can set. Secrets are never part of it (they live in the keyring)."""
+
+    model_config = ConfigDict(validate_assignment=True, extra="ignore")
+
+    schema_version: int = SCHEMA_VERSION
+    connection: ConnectionSettings = Field(default_factory=ConnectionSettings, title="Connection")
+    voice: VoiceSettings = Field(default_factory=VoiceSettings, title="Voice")
+    model: ModelSettings = Field(default_factory=ModelSettings, title="Model")
+    turn_detection: TurnDetectionSettings = Field(default_factory=TurnDetectionSettings, title="Turn detection")
+    audio: AudioSettings = Field(default_factory=AudioSettings, title="Audio")
+    ui: UiSettings = Field(default_factory=UiSettings, title="Interface")
+
+
+GROUPS: tuple[str, ...] = ("connection", "voice", "model", "turn_detection", "audio", "ui")
+
+
+def describe_error(error: ValidationError) -> list[str]:
+    """Plain one-line messages, each naming the setting by its title."""
+    messages = []
+    for item in error.errors():
+        titles = []
+        model: type[BaseModel] | None = Settings
+        for part in item["loc"]:
+            if model is None or not isinstance(part, str) or part not in model.model_fields:
+                titles.append(str(part))
+                model = None
+                continue
+            info = model.model_fields[part]
+            titles.append(info.title or part)
+            annotation = info.annotation
+            model = annotation if isinstance(annotation, type) and issubclass(annotation, BaseModel) else None
+        message = str(item["msg"]).removeprefix("Value error, ")
+        messages.append(f"{' › '.join(titles)}: {message}")
+    return messages
+
+
+def field_apply_mode(group: str, name: str) -> str:
+    """'live', 'reconnect' or 'restart' for one setting."""
+    group_model = Settings.model_fields[group].annotation
+    assert isinstance(group_model, type) and issubclass(group_model, BaseModel)
+    extra = group_model.model_fields[name].json_schema_extra
+    return str(extra.get("apply", "reconnect")) if isinstance(extra, dict) else "reconnect"
+
+
+@dataclass
+class LoadResult:
+    settings: Settings
+    notices: list[str] = field(default_factory=list)
+    moved_aside: Path | None = None
+
+
+class SettingsStore:
+    """Reads and writes the settings file; a bad file is kept aside, never lost or fatal."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    def load(self) -> LoadResult:
+        if not self.path.exists():
+            return LoadResult(Settings())
+        try:
+            raw = json.loads(self.path.read_text(encoding="utf-8"))
+            if not isinstance(raw, dict):
+                raise ValueError("the file does not hold a settings object")
+            if int(raw.get("schema_version", SCHEMA_VERSION)) > SCHEMA_VERSION:
+                raise ValueError("it was written by a newer version of azassist")
+            return LoadResult(Settings.model_validate(raw))
+        except (OSError, UnicodeDecodeError, ValueError, ValidationError) as exc:
+            reason = "; ".join(describe_error(exc)) if isinstance(exc, ValidationError) else str(exc)
+            aside = self._move_aside()
+            notice = (
+                f"Your settings file could not be read ({reason}). It was kept as "
+                f"{aside.name if aside else self.path.name} and default settings are in use."
+            )
+            log.warning("settings: %s", notice)
+            return LoadResult(Settings(), [notice], aside)
+
+    def _move_aside(self) -> Path | None:
+        stamp = time.strftime("%Y%m%d-%H%M%S")
+        target = self.path.with_name(f"{self.path.name}.invalid-{stamp}")
+        counter = 1
+        while target.exists():
+            counter += 1
+            target = self.path.with_name(f"{self.path.name}.invalid-{stamp}-{counter}")
+        try:
+            self.path.replace(target)
+            return target
+        except OSError:
+            log.exception("could not move the invalid settings file aside")
+            return None
+
+    def save(self, settings: Settings) -> None:
+        """Atomic write: a crash mid-save leaves the previous file intact."""
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        text = settings.model_dump_json(indent=2) + "\n"
+        fd, tmp = tempfile.mkstemp(prefix=".settings-", suffix=".tmp", dir=self.path.parent)
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as handle:
+                handle.write(text)
+                handle.flush()
+                os.fsync(handle.fileno())
+            os.replace(tmp, self.path)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+
+
+def with_value(settings: Settings, group: str, name: str, value: Any) -> Settings:
+    """A copy with one field changed, validated (raises ValidationError with the message)."""
+    data = settings.model_dump()
+    data[group][name] = value
+    return Settings.model_validate(data)

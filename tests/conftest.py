@@ -1,0 +1,101 @@
+"""Suite-wide set-up: real services started once, and an isolated profile for every test.
+
+The virtual audio server starts in ``pytest_configure`` (before any test module imports
+sounddevice, which enumerates devices once at import), so audio tests open real streams.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.support.services import SecretService, VirtualAudio, Xvfb
+
+_audio: VirtualAudio | None = None
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    global _audio
+    os.environ.pop("OPENAI_API_VERSION", None)  # the plugin would switch to the preview protocol
+    for name in ("AZURE_OPENAI_API_KEY", "AZURE_OPENAI_ENDPOINT", "OPENAI_API_KEY"):
+        os.environ.pop(name, None)
+    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    # A profile no test shares with the real user; tests that need their own use `config_dir`.
+    os.environ["AZASSIST_CONFIG_DIR"] = tempfile.mkdtemp(prefix="azassist-suite-")
+    if os.environ.get("AZASSIST_TEST_AUDIO", "1") != "0" and _audio is None:
+        _audio = VirtualAudio.start()
+        os.environ.update(_audio.env)
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    global _audio
+    if _audio is not None:
+        _audio.stop()
+        _audio = None
+
+
+@pytest.fixture
+def config_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A fresh, private azassist profile (settings, logs, conversations) for one test."""
+    directory = tmp_path / "profile"
+    directory.mkdir()
+    monkeypatch.setenv("AZASSIST_CONFIG_DIR", str(directory))
+    return directory
+
+
+@pytest.fixture
+def virtual_audio() -> VirtualAudio:
+    """The suite's virtual audio server (speaker sink ``spk``, microphone feed sink ``mic``)."""
+    if _audio is None:
+        pytest.fail("virtual audio server is not running (AZASSIST_TEST_AUDIO=0?)")
+    return _audio
+
+
+@pytest.fixture
+def secret_service(monkeypatch: pytest.MonkeyPatch) -> Iterator[SecretService]:
+    """A real, unlocked Secret Service on a private session bus."""
+    service = SecretService.start(unlock=True)
+    monkeypatch.setenv("DBUS_SESSION_BUS_ADDRESS", service.bus_address)
+    _reset_keyring_backend()
+    yield service
+    service.stop()
+    _reset_keyring_backend()
+
+
+@pytest.fixture
+def locked_secret_service(monkeypatch: pytest.MonkeyPatch) -> Iterator[SecretService]:
+    """A Secret Service whose login keyring is locked (or missing): writes need a prompt."""
+    service = SecretService.start(unlock=False)
+    monkeypatch.setenv("DBUS_SESSION_BUS_ADDRESS", service.bus_address)
+    _reset_keyring_backend()
+    yield service
+    service.stop()
+    _reset_keyring_backend()
+
+
+@pytest.fixture
+def no_session_bus(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """No D-Bus at all: keyring finds no usable backend."""
+    monkeypatch.setenv("DBUS_SESSION_BUS_ADDRESS", "unix:path=/nonexistent/azassist-test-bus")
+    _reset_keyring_backend()
+    yield
+    _reset_keyring_backend()
+
+
+@pytest.fixture(scope="session")
+def xvfb_display() -> Iterator[str]:
+    """A real X server for tests that need a real window (screenshots)."""
+    server = Xvfb.start()
+    yield server.display
+    server.stop()
+
+
+def _reset_keyring_backend() -> None:
+    """keyring caches its backend choice at first use; tests switch buses, so forget it."""
+    import keyring.core
+
+    keyring.core._keyring_backend = None  # type: ignore[attr-defined]

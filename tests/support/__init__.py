@@ -1,0 +1,1 @@
+"""Test-only helpers that start the real services the suite needs."""
