@@ -80,7 +80,8 @@ def locked_secret_service(monkeypatch: pytest.MonkeyPatch) -> Iterator[SecretSer
 @pytest.fixture
 def no_session_bus(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     """No D-Bus at all: keyring finds no usable backend."""
-    monkeypatch.setenv("DBUS_SESSION_BUS_ADDRESS", "unix:path=/nonexistent/azassist-test-bus")
+    monkeypatch.delenv("DBUS_SESSION_BUS_ADDRESS", raising=False)
+    monkeypatch.setenv("XDG_RUNTIME_DIR", "/nonexistent/azassist-no-bus")  # no bus socket there either
     _reset_keyring_backend()
     yield
     _reset_keyring_backend()

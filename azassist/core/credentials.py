@@ -76,7 +76,12 @@ class CredentialStore:
         self._memory: dict[str, Secret] = {}
 
     def _backend(self) -> KeyringBackend:
-        backend = keyring.get_keyring()
+        try:
+            backend = keyring.get_keyring()
+        except keyring.errors.KeyringError:
+            raise
+        except Exception as exc:  # backend probing can fail with OS/D-Bus errors
+            raise keyring.errors.NoKeyringError(f"no usable keyring: {exc!r}") from exc
         module = type(backend).__module__
         if module.startswith(_INSECURE_MODULE_PREFIXES):
             raise keyring.errors.NoKeyringError(f"only an unusable backend was found ({module})")

@@ -1,0 +1,56 @@
+# azassist: two commands do everything.
+#   make run    set up (system packages, .venv, locked dependencies) and open the app
+#   make test   set up, start the virtual audio server / keyring / X server, run the suite
+# Other targets: make bench, make package, make clean.
+
+SHELL := /bin/bash
+PYTHON ?= python3
+UV_VERSION := 0.13.9
+TOOLS := .tools
+UV := $(TOOLS)/bin/uv
+VENV := .venv
+export UV_PYTHON_DOWNLOADS := never
+export UV_PROJECT_ENVIRONMENT := $(VENV)
+
+# Debian/Ubuntu packages: what the app needs at run time, and what the tests add.
+RUN_DEBS := libportaudio2 libasound2-plugins libgl1 libegl1 libxkbcommon0 libxkbcommon-x11-0 \
+	libglib2.0-0 libfontconfig1 libfreetype6 libdbus-1-3 libxcb-cursor0 libxcb-icccm4 \
+	libxcb-image0 libxcb-keysyms1 libxcb-render-util0 libxcb-render0 libxcb-shape0 \
+	libxcb-util1 libxcb-xkb1 fonts-dejavu-core ca-certificates
+TEST_DEBS := $(RUN_DEBS) pulseaudio pulseaudio-utils gnome-keyring dbus dbus-x11 xvfb xauth \
+	espeak-ng sox binutils
+
+.PHONY: run test bench package clean system-deps-run system-deps-test lint
+
+run: system-deps-run $(VENV)/.synced-run
+	$(VENV)/bin/azassist $(ARGS)
+
+test: system-deps-test $(VENV)/.synced-test
+	$(VENV)/bin/python -m pytest $(PYTEST_ARGS)
+
+bench: system-deps-test $(VENV)/.synced-test
+	$(VENV)/bin/python -m bench $(BENCH_ARGS)
+
+package: system-deps-test $(VENV)/.synced-test
+	$(VENV)/bin/python -m azassist.packaging $(PACKAGE_ARGS)
+
+system-deps-run:
+	@bash .ci/system-deps.sh $(RUN_DEBS)
+
+system-deps-test:
+	@bash .ci/system-deps.sh $(TEST_DEBS)
+
+$(UV):
+	$(PYTHON) -m venv $(TOOLS)
+	$(TOOLS)/bin/pip install --quiet "uv==$(UV_VERSION)"
+
+$(VENV)/.synced-run: $(UV) uv.lock pyproject.toml
+	$(UV) sync --frozen --python "$$(command -v $(PYTHON))"
+	@rm -f $(VENV)/.synced-test && touch $@
+
+$(VENV)/.synced-test: $(UV) uv.lock pyproject.toml
+	$(UV) sync --frozen --all-extras --python "$$(command -v $(PYTHON))"
+	@touch $@ $(VENV)/.synced-run
+
+clean:
+	rm -rf $(VENV) $(TOOLS) build dist .pytest_cache
