@@ -1,0 +1,92 @@
+"""Where a connection's credentials come from: an API key or a Microsoft Entra ID token.
+
+Both are seams. The window passes the keyring-backed ``CredentialStore``; the terminal
+command adds ``AZURE_OPENAI_API_KEY``; the Entra ID issue will plug a real token provider
+(azure-identity) into ``TokenProvider``. Until then ``StaticTokenProvider`` carries a token
+obtained elsewhere, which is enough to exercise the bearer path end to end.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Protocol
+
+from azassist.core.credentials import CredentialError
+from azassist.core.secrets import Secret
+
+ENTRA_SCOPE = "https://cognitiveservices.azure.com/.default"
+
+
+class ApiKeySource(Protocol):
+    """Anything that can hand out the API key of an endpoint host (CredentialStore does)."""
+
+    def get_api_key(self, host: str) -> Secret | None: ...
+
+
+class TokenError(Exception):
+    """A token could not be obtained; ``message`` is for the user."""
+
+    def __init__(self, message: str, detail: str = "") -> None:
+        super().__init__(message)
+        self.message = message
+        self.detail = detail
+
+
+class TokenProvider(Protocol):
+    """Gives a bearer token for ``ENTRA_SCOPE``; called at every (re)connect, so it may refresh."""
+
+    async def get_token(self) -> Secret: ...
+
+
+class StaticTokenProvider:
+    """A token obtained elsewhere (e.g. ``az account get-access-token``), used as is."""
+
+    def __init__(self, token: Secret | None) -> None:
+        self._token = token
+
+    async def get_token(self) -> Secret:
+        if not self._token:
+            raise TokenError(
+                "Microsoft Entra ID sign-in is not available yet in this version. "
+                "Use an API key, or provide a token."
+            )
+        return self._token
+
+
+class EnvironmentKeySource:
+    """``AZURE_OPENAI_API_KEY`` if set (an explicit choice for this run), else the keyring."""
+
+    ENV = "AZURE_OPENAI_API_KEY"
+
+    def __init__(self, fallback: ApiKeySource | None) -> None:
+        self._fallback = fallback
+
+    def get_api_key(self, host: str) -> Secret | None:
+        value = os.environ.get(self.ENV, "").strip()
+        if value:
+            return Secret(value)
+        if self._fallback is None:
+            return None
+        return self._fallback.get_api_key(host)
+
+
+class MemoryKeySource:
+    """A key held for this run only (tests, the demo, a key typed but not saved)."""
+
+    def __init__(self, key: Secret | None) -> None:
+        self._key = key
+
+    def get_api_key(self, host: str) -> Secret | None:
+        return self._key
+
+
+__all__ = [
+    "ApiKeySource",
+    "CredentialError",
+    "ENTRA_SCOPE",
+    "EnvironmentKeySource",
+    "MemoryKeySource",
+    "StaticTokenProvider",
+    "TokenError",
+    "TokenProvider",
+]

@@ -1,0 +1,944 @@
+"""The conversation engine: one LiveKit ``AgentSession`` on Azure's realtime model.
+
+Intents in (plain calls), typed events out (``azassist.core.events``). The window, the
+terminal command, the tests and the benchmarks drive it the same way. Each connection owns
+a fresh model and session (``_Live``); the conversation (history, transcript file, token
+totals) belongs to the engine and outlives connections, so a reconnect after a failure or
+a setting that needs one keeps every word.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from livekit.agents import APIConnectionError, Agent, AgentSession, llm
+from livekit.agents.metrics import RealtimeModelMetrics
+from livekit.agents.types import NOT_GIVEN
+from livekit.agents.voice import TranscriptSynchronizer
+from livekit.agents.voice.io import TextOutput
+from livekit.plugins import openai as lk_openai
+
+from azassist.core.credentials import CredentialError
+from azassist.core.engine.audio_io import (
+    SILENCE_DB,
+    AudioFactory,
+    AudioIO,
+    MeteredInput,
+    no_audio,
+    open_audio,
+)
+from azassist.core.engine.auth import ApiKeySource, TokenError, TokenProvider
+from azassist.core.engine.errors import Failure, describe_chain, describe_failure
+from azassist.core.engine.options import (
+    PREVIEW_TEMPERATURE,
+    TEMPERATURE_UNSUPPORTED,
+    Credentials,
+    conversation_header,
+    realtime_model_kwargs,
+    transcription_for,
+    tts_kwargs,
+    turn_detection_for,
+)
+from azassist.core.events import (
+    Activity,
+    AssistantText,
+    Capability,
+    ConnectionState,
+    EngineEvent,
+    Error,
+    ErrorKind,
+    Levels,
+    Notice,
+    StateChanged,
+    TurnLatency,
+    Usage,
+    UserTranscript,
+    Warning,
+)
+from azassist.core.secrets import redact
+from azassist.core.settings import (
+    GROUPS,
+    AuthMode,
+    Modalities,
+    Settings,
+    TurnMode,
+    check_endpoint,
+    field_apply_mode,
+)
+from azassist.core.transcript import ConversationWriter, TurnRecord, TurnUsage
+
+log = logging.getLogger(__name__)
+
+# A push-to-talk press that delivered less audio than this carried no speech: it is
+# cancelled instead of committed (the service also refuses commits under 100 ms).
+MIN_PUSH_TO_TALK_SECONDS = 0.2
+LEVELS_PER_SECOND = 30
+CLOSE_TIMEOUT = 5.0
+
+
+class _AssistantTextSink(TextOutput):
+    """Receives the assistant's words (paced to playback when audio plays) as they come."""
+
+    def __init__(self, on_text: Callable[[str], None]) -> None:
+        super().__init__(label="azassist-transcript", next_in_chain=None)
+        self._on_text = on_text
+        self._text = ""
+
+    async def capture_text(self, text: str) -> None:
+        self._text += str(text)
+        self._on_text(self._text)
+
+    def flush(self) -> None:
+        self._text = ""
+
+
+@dataclass
+class _Reply:
+    """The assistant turn under way: everything known before its message is final."""
+
+    turn_id: str
+    latency: float | None = None
+
+
+@dataclass
+class _Live:
+    """One connection's resources. Dropped whole on failure, disconnect or reconnect."""
+
+    number: int
+    model: lk_openai.realtime.RealtimeModel
+    session: AgentSession
+    agent: Agent
+    audio: AudioIO
+    meter: MeteredInput | None
+    tts: Any = None
+    synchronizer: TranscriptSynchronizer | None = None
+    connected_once: bool = False
+    audio_heard: bool = False  # the voice cannot change once the assistant has spoken
+    failed: bool = False
+    closing: bool = False
+    tasks: set[asyncio.Task[Any]] = field(default_factory=set)
+
+
+class Engine:
+    """``ConversationEngine`` over LiveKit Agents and Azure OpenAI realtime.
+
+    Construct with the settings, where credentials come from (``keys`` for an API key,
+    ``token_provider`` for Entra ID), an audio factory, and the directory for conversation
+    files (``None`` keeps nothing on disk). Then ``await connect()`` and talk.
+    """
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        keys: ApiKeySource | None = None,
+        token_provider: TokenProvider | None = None,
+        audio: AudioFactory = no_audio,
+        conversations_dir: Path | None = None,
+        max_session_duration: float | None = None,
+        min_push_to_talk_seconds: float = MIN_PUSH_TO_TALK_SECONDS,
+    ) -> None:
+        self.settings = settings
+        self._keys = keys
+        self._token_provider = token_provider
+        self._audio_factory = audio
+        self._conversations_dir = conversations_dir
+        self._max_session_duration = max_session_duration
+        self._min_ptt_seconds = min_push_to_talk_seconds
+
+        self._listeners: list[Callable[[EngineEvent], None]] = []
+        self._connection = ConnectionState.DISCONNECTED
+        self._activity = Activity.IDLE
+        self._agent_state = "initializing"
+        self._user_state = "listening"
+
+        self._hands_free = settings.turn_detection.mode is not TurnMode.PUSH_TO_TALK
+        self._muted = False
+        self._ptt_pressed = False
+        self._ptt_mark = 0.0
+
+        self._live: _Live | None = None
+        self._live_counter = 0
+        self._teardown_task: asyncio.Task[None] | None = None
+        self._levels_task: asyncio.Task[None] | None = None
+        self._connect_lock = asyncio.Lock()
+
+        # the conversation: survives reconnects, ends with new_conversation()
+        self._history = llm.ChatContext.empty()
+        self._writer: ConversationWriter | None = None
+        self._reply: _Reply | None = None
+        self._latency_mark: tuple[float, str] | None = None
+        self._usage_by_response: dict[str, TurnUsage] = {}
+        self._recorded_ids: set[str] = set()
+        self._total_input_tokens = 0
+        self._total_output_tokens = 0
+        self.turns: list[TurnRecord] = []  # the finished turns of this conversation, in order
+
+    # --- the Protocol: state and subscriptions -------------------------------------------
+
+    @property
+    def connection(self) -> ConnectionState:
+        return self._connection
+
+    @property
+    def activity(self) -> Activity:
+        return self._activity
+
+    @property
+    def hands_free(self) -> bool:
+        return self._hands_free
+
+    @property
+    def muted(self) -> bool:
+        return self._muted
+
+    @property
+    def conversation_path(self) -> Path | None:
+        """The file of the current conversation, once its first turn is saved."""
+        return self._writer.path if self._writer else None
+
+    @property
+    def total_tokens(self) -> tuple[int, int]:
+        return self._total_input_tokens, self._total_output_tokens
+
+    def subscribe(self, callback: Callable[[EngineEvent], None]) -> Callable[[], None]:
+        self._listeners.append(callback)
+
+        def unsubscribe() -> None:
+            with contextlib.suppress(ValueError):
+                self._listeners.remove(callback)
+
+        return unsubscribe
+
+    def _emit(self, event: EngineEvent) -> None:
+        if isinstance(event, (Error, Warning, Notice)):
+            log.log(
+                logging.ERROR if isinstance(event, Error) else logging.INFO,
+                "%s: %s%s",
+                type(event).__name__.lower(),
+                event.message,
+                f" [{event.detail}]" if isinstance(event, Error) and event.detail else "",
+            )
+        for listener in list(self._listeners):
+            try:
+                listener(event)
+            except Exception:  # a broken listener must not break the conversation
+                log.exception("engine listener failed on %s", type(event).__name__)
+
+    def _set_connection(self, state: ConnectionState) -> None:
+        if state is not self._connection:
+            self._connection = state
+            if state is not ConnectionState.CONNECTED:
+                self._agent_state, self._user_state = "initializing", "listening"
+            self._activity = self._derive_activity()
+            self._emit(StateChanged(self._connection, self._activity))
+
+    def _derive_activity(self) -> Activity:
+        if self._connection is not ConnectionState.CONNECTED:
+            return Activity.IDLE
+        if self._ptt_pressed or self._user_state == "speaking":
+            return Activity.USER_SPEAKING
+        return {
+            "speaking": Activity.ASSISTANT_SPEAKING,
+            "thinking": Activity.THINKING,
+            "listening": Activity.LISTENING,
+        }.get(self._agent_state, Activity.IDLE)
+
+    def _refresh_activity(self) -> None:
+        activity = self._derive_activity()
+        if activity is not self._activity:
+            self._activity = activity
+            self._emit(StateChanged(self._connection, activity))
+
+    # --- connecting ----------------------------------------------------------------------
+
+    def _auth_word(self) -> str:
+        return "sign-in token" if self.settings.connection.auth_mode is AuthMode.ENTRA_ID else "API key"
+
+    def _config_problem(self) -> str | None:
+        connection = self.settings.connection
+        if not connection.endpoint:
+            return "Enter your Azure OpenAI endpoint in Settings › Connection before connecting."
+        try:
+            check_endpoint(connection.endpoint)
+        except ValueError as exc:
+            return str(exc)
+        if not connection.deployment:
+            return "Enter the name of your realtime deployment in Settings › Connection."
+        if self.settings.model.modalities is Modalities.TEXT_AND_TTS and not connection.tts_deployment:
+            return (
+                "'Text + separate voice' needs a text-to-speech deployment: enter it in "
+                "Settings › Connection, or choose another kind of reply."
+            )
+        return None
+
+    async def _credentials(self) -> Credentials | Error:
+        connection = self.settings.connection
+        if connection.auth_mode is AuthMode.ENTRA_ID:
+            if self._token_provider is None:
+                return Error(
+                    ErrorKind.AUTH,
+                    "Microsoft Entra ID sign-in is not set up in this version. Use an API key "
+                    "in Settings › Connection.",
+                    fatal=True,
+                )
+            try:
+                token = await self._token_provider.get_token()
+            except TokenError as exc:
+                return Error(ErrorKind.AUTH, exc.message, redact(exc.detail), fatal=True)
+            return Credentials(entra_token=token.reveal())
+        try:
+            key = self._keys.get_api_key(connection.host) if self._keys else None
+        except CredentialError as exc:
+            return Error(ErrorKind.KEYRING, exc.message, redact(exc.detail), fatal=True)
+        if not key:
+            return Error(
+                ErrorKind.CONFIG,
+                f"No API key is saved for {connection.host}. Enter it in Settings › Connection.",
+                fatal=True,
+            )
+        return Credentials(api_key=key.reveal())
+
+    async def connect(self) -> None:
+        async with self._connect_lock:
+            if self._live is not None:
+                return
+            await self._await_teardown()
+            await self._connect(reconnecting=False)
+
+    async def _connect(self, *, reconnecting: bool) -> None:
+        settings = self.settings
+        problem = self._config_problem()
+        if problem:
+            self._fail_before_session(Error(ErrorKind.CONFIG, problem, fatal=True))
+            return
+        self._set_connection(ConnectionState.RECONNECTING if reconnecting else ConnectionState.CONNECTING)
+        credentials = await self._credentials()
+        if isinstance(credentials, Error):
+            self._fail_before_session(credentials)
+            return
+        try:
+            audio = await open_audio(self._audio_factory, settings)
+        except Exception as exc:
+            log.exception("audio could not be opened")
+            self._fail_before_session(
+                Error(
+                    ErrorKind.AUDIO,
+                    f"The microphone or speaker could not be opened: {exc}",
+                    describe_chain(exc),
+                    fatal=True,
+                )
+            )
+            return
+        try:
+            live = self._build(settings, credentials, audio)
+        except Exception as exc:
+            await audio.aclose()
+            log.exception("session could not be built")
+            self._fail_before_session(
+                Error(ErrorKind.CONFIG, f"The connection could not be set up: {exc}", describe_chain(exc), fatal=True)
+            )
+            return
+        self._live = live
+        try:
+            await live.session.start(live.agent, record=False)
+        except Exception as exc:
+            failure = describe_failure(exc, host=settings.connection.host, deployment=settings.connection.deployment)
+            self._session_failed(live, failure)
+            return
+        if live is not self._live:
+            return  # failed while starting
+        self._after_start(live)
+
+    def _build(self, settings: Settings, credentials: Credentials, audio: AudioIO) -> _Live:
+        self._live_counter += 1
+        model = lk_openai.realtime.RealtimeModel.with_azure(
+            **realtime_model_kwargs(
+                settings,
+                credentials,
+                hands_free=self._hands_free,
+                max_session_duration=self._max_session_duration,
+            )
+        )
+        tts = None
+        if settings.model.modalities is Modalities.TEXT_AND_TTS:
+            tts = lk_openai.TTS.with_azure(**tts_kwargs(settings, credentials))
+        session: AgentSession = AgentSession(
+            llm=model,
+            tts=tts if tts is not None else NOT_GIVEN,
+            vad=None,
+            turn_handling={"turn_detection": "realtime_llm" if self._hands_free else "manual"},
+            aec_warmup_duration=None,
+            user_away_timeout=None,
+        )
+        agent = Agent(instructions=settings.model.instructions, chat_ctx=self._history.copy())
+        meter = MeteredInput(audio.input) if audio.input is not None else None
+        live = _Live(self._live_counter, model, session, agent, audio, meter, tts=tts)
+
+        text_sink = _AssistantTextSink(lambda text: self._on_assistant_text(live, text))
+        session.input.audio = meter
+        wants_audio = settings.model.modalities is not Modalities.TEXT
+        if wants_audio and audio.output is not None:
+            live.synchronizer = TranscriptSynchronizer(
+                next_in_chain_audio=audio.output, next_in_chain_text=text_sink
+            )
+            session.output.audio = live.synchronizer.audio_output
+            session.output.transcription = live.synchronizer.text_output
+        else:
+            session.output.audio = None
+            session.output.transcription = text_sink
+        self._wire(live)
+        return live
+
+    def _after_start(self, live: _Live) -> None:
+        self._apply_input_enabled()
+        rt = live.agent.realtime_llm_session
+        rt.on("session_reconnected", lambda _ev: self._on_rollover(live))
+        rt.on("generation_created", lambda ev: self._on_generation_created(live, ev))
+        if self.settings.connection.api_version:
+            self._send_temperature(live)
+        self._report_temperature_capability()
+        if self._levels_task is None or self._levels_task.done():
+            self._levels_task = asyncio.create_task(self._levels_loop(), name="azassist-levels")
+
+    def _fail_before_session(self, error: Error) -> None:
+        self._emit(error)
+        self._set_connection(ConnectionState.FAILED)
+
+    # --- LiveKit session events -> our events -------------------------------------------
+
+    def _wire(self, live: _Live) -> None:
+        session = live.session
+
+        def current(handler: Callable[..., None]) -> Callable[..., None]:
+            def guarded(ev: Any) -> None:
+                if live is self._live and not live.closing:
+                    try:
+                        handler(live, ev)
+                    except Exception:
+                        log.exception("engine failed handling a session event")
+
+            return guarded
+
+        session.on("agent_state_changed", current(self._on_agent_state))
+        session.on("user_state_changed", current(self._on_user_state))
+        session.on("user_input_transcribed", current(self._on_user_transcribed))
+        session.on("conversation_item_added", current(self._on_item_added))
+        session.on("metrics_collected", current(self._on_metrics))
+        session.on("error", current(self._on_error))
+        session.on("close", current(self._on_close))
+
+    def _on_agent_state(self, live: _Live, ev: Any) -> None:
+        self._agent_state = ev.new_state
+        if ev.new_state == "speaking":
+            if self.settings.model.modalities is not Modalities.TEXT and live.audio.output is not None:
+                live.audio_heard = True
+            self._close_latency(ev.created_at)
+        self._refresh_activity()
+
+    def _on_user_state(self, live: _Live, ev: Any) -> None:
+        self._user_state = ev.new_state
+        if ev.old_state == "speaking" and ev.new_state == "listening" and self._hands_free:
+            self._latency_mark = (ev.created_at, "speech")
+        self._refresh_activity()
+
+    def _on_user_transcribed(self, live: _Live, ev: Any) -> None:
+        if not ev.is_final and ev.transcript.strip():
+            self._emit(UserTranscript(turn_id=ev.item_id or "", text=ev.transcript, final=False))
+
+    def _on_generation_created(self, live: _Live, ev: Any) -> None:
+        if live is self._live and not live.closing and ev.response_id:
+            self._reply = _Reply(turn_id=ev.response_id)
+
+    def _current_reply(self) -> _Reply:
+        if self._reply is None:
+            self._reply = _Reply(turn_id=f"reply-{time.time_ns()}")
+        return self._reply
+
+    def _on_assistant_text(self, live: _Live, text: str) -> None:
+        if live is self._live and not live.closing:
+            self._emit(AssistantText(turn_id=self._current_reply().turn_id, text=text, final=False))
+
+    def _close_latency(self, heard_at: float) -> None:
+        if self._latency_mark is None:
+            return
+        started, trigger = self._latency_mark
+        self._latency_mark = None
+        if heard_at < started:
+            return
+        reply = self._current_reply()
+        reply.latency = heard_at - started
+        self._emit(TurnLatency(reply.turn_id, reply.latency, "typed" if trigger == "typed" else "speech"))
+
+    def _on_item_added(self, live: _Live, ev: Any) -> None:
+        item = ev.item
+        if not isinstance(item, llm.ChatMessage) or item.role not in ("user", "assistant"):
+            return
+        text = item.text_content or ""
+        if item.id in self._recorded_ids:
+            return
+        self._recorded_ids.add(item.id)
+        self._history.items.append(item.model_copy())
+        if item.role == "user":
+            typed = item.transcript_confidence is None
+            self._emit(UserTranscript(turn_id=item.id, text=text, final=True))
+            self._record(
+                TurnRecord(
+                    role="user",
+                    text=text,
+                    id=item.id,
+                    started_at=item.created_at,
+                    source="typed" if typed else "speech",
+                )
+            )
+            return
+        response_ids = list(item.metrics.get("provider_request_ids") or [])
+        reply = self._reply or _Reply(turn_id=response_ids[0] if response_ids else item.id)
+        if response_ids and reply.turn_id not in response_ids:
+            reply = _Reply(turn_id=response_ids[0])
+        self._reply = None
+        self._emit(AssistantText(turn_id=reply.turn_id, text=text, final=True, interrupted=item.interrupted))
+        self._record(
+            TurnRecord(
+                role="assistant",
+                text=text,
+                id=reply.turn_id,
+                interrupted=item.interrupted,
+                started_at=item.metrics.get("started_speaking_at") or item.created_at,
+                latency_s=reply.latency,
+                usage=self._usage_by_response.pop(reply.turn_id, None),
+            )
+        )
+
+    def _on_metrics(self, live: _Live, ev: Any) -> None:
+        metrics = ev.metrics
+        if not isinstance(metrics, RealtimeModelMetrics):
+            return
+        if not metrics.request_id:
+            if metrics.acquire_time is not None:  # the WebSocket handshake succeeded
+                live.connected_once = True
+                self._set_connection(ConnectionState.CONNECTED)
+                self._refresh_activity()
+            return
+        usage = TurnUsage(metrics.input_tokens, metrics.output_tokens)
+        self._total_input_tokens += usage.input_tokens
+        self._total_output_tokens += usage.output_tokens
+        turn_id = metrics.request_id
+        if turn_id in self._recorded_ids:
+            self._append_usage(turn_id, usage)  # the reply was saved before its usage arrived
+        else:
+            self._usage_by_response[turn_id] = usage
+        self._emit(
+            Usage(
+                turn_id=turn_id,
+                input_tokens=usage.input_tokens,
+                output_tokens=usage.output_tokens,
+                conversation_input_tokens=self._total_input_tokens,
+                conversation_output_tokens=self._total_output_tokens,
+            )
+        )
+
+    def _on_error(self, live: _Live, ev: Any) -> None:
+        error = getattr(ev.error, "error", ev.error)
+        recoverable = bool(getattr(ev.error, "recoverable", True))
+        if not isinstance(error, BaseException):
+            error = RuntimeError(str(error))
+        failure = describe_failure(
+            error,
+            host=self.settings.connection.host,
+            deployment=self.settings.connection.deployment,
+            auth_word=self._auth_word(),
+        )
+        is_connection = isinstance(error, APIConnectionError)
+        if not recoverable or (is_connection and not live.connected_once and not failure.retry_may_help):
+            self._session_failed(live, failure)
+        elif is_connection:
+            self._set_connection(ConnectionState.RECONNECTING)
+            self._emit(Warning(f"{failure.message} Trying again…"))
+            log.warning("connection trouble: %s", failure.detail)
+        else:
+            self._emit(Error(failure.kind, failure.message, failure.detail, fatal=False))
+
+    def _on_close(self, live: _Live, ev: Any) -> None:
+        """The session ended on its own (LiveKit gave up): a failure unless we asked."""
+        cause = getattr(getattr(ev, "error", None), "error", None)
+        failure = (
+            describe_failure(cause, host=self.settings.connection.host, deployment=self.settings.connection.deployment)
+            if isinstance(cause, BaseException)
+            else Failure(ErrorKind.UNREACHABLE, "The conversation's connection closed.", str(getattr(ev, "reason", "")))
+        )
+        self._session_failed(live, failure)
+
+    def _on_rollover(self, live: _Live) -> None:
+        """LiveKit replaced the WebSocket and replayed the conversation; settings that only
+        we send must be sent again."""
+        if live is not self._live or live.closing:
+            return
+        log.info("realtime session rolled over to a new connection; conversation replayed")
+        if self.settings.connection.api_version:
+            self._send_temperature(live)
+        self._set_connection(ConnectionState.CONNECTED)
+
+    def _session_failed(self, live: _Live, failure: Failure) -> None:
+        """LiveKit sends no close event on fatal errors: we declare the session dead, say
+        why, and free it so a reconnect starts clean."""
+        if live.failed:
+            return
+        live.failed = True
+        self._emit(Error(failure.kind, failure.message, failure.detail, fatal=True))
+        if live is self._live:
+            self._live = None
+            self._ptt_pressed = False
+            self._latency_mark = None
+            self._reply = None
+            self._set_connection(ConnectionState.FAILED)
+        self._schedule_teardown(live)
+
+    # --- teardown ------------------------------------------------------------------------
+
+    def _schedule_teardown(self, live: _Live) -> None:
+        previous = self._teardown_task
+
+        async def run() -> None:
+            if previous is not None:
+                with contextlib.suppress(Exception):
+                    await previous
+            await self._teardown(live)
+
+        self._teardown_task = asyncio.create_task(run(), name="azassist-teardown")
+
+    async def _await_teardown(self) -> None:
+        if self._teardown_task is not None:
+            with contextlib.suppress(Exception):
+                await self._teardown_task
+            self._teardown_task = None
+
+    async def _teardown(self, live: _Live) -> None:
+        live.closing = True
+        for task in list(live.tasks):
+            task.cancel()
+        steps: list[tuple[str, Callable[[], Any]]] = [
+            ("session", live.session.aclose),
+            ("model", live.model.aclose),
+        ]
+        if live.tts is not None:
+            steps.append(("tts", live.tts.aclose))
+        steps.append(("audio", live.audio.aclose))
+        for name, close in steps:
+            try:
+                await asyncio.wait_for(close(), CLOSE_TIMEOUT)
+            except Exception:
+                log.warning("closing the %s failed", name, exc_info=True)
+
+    async def disconnect(self) -> None:
+        async with self._connect_lock:
+            live, self._live = self._live, None
+            self._ptt_pressed = False
+            self._latency_mark = None
+            if live is not None:
+                self._schedule_teardown(live)
+            await self._await_teardown()
+            if self._levels_task is not None:
+                self._levels_task.cancel()
+                self._levels_task = None
+            self._set_connection(ConnectionState.DISCONNECTED)
+
+    async def reconnect(self) -> None:
+        async with self._connect_lock:
+            live, self._live = self._live, None
+            self._ptt_pressed = False
+            self._latency_mark = None
+            self._reply = None
+            self._set_connection(ConnectionState.RECONNECTING)
+            if live is not None:
+                self._schedule_teardown(live)
+            await self._await_teardown()
+            await self._connect(reconnecting=True)
+
+    async def aclose(self) -> None:
+        """Disconnect and close the conversation file."""
+        await self.disconnect()
+        if self._writer is not None:
+            self._writer.close()
+            self._writer = None
+
+    # --- settings while talking ----------------------------------------------------------
+
+    async def apply_settings(self, settings: Settings) -> None:
+        old, self.settings = self.settings, settings
+        live = self._live
+        if live is not None and live.audio.apply_settings is not None:
+            try:
+                live.audio.apply_settings(settings)
+            except Exception as exc:
+                self._emit(Error(ErrorKind.AUDIO, f"The audio settings could not be applied: {exc}", describe_chain(exc)))
+        changed = _changed_fields(old, settings)
+        if ("connection", "api_version") in changed:
+            self._report_temperature_capability()
+        if live is None:
+            if ("turn_detection", "mode") in changed:
+                self._hands_free = settings.turn_detection.mode is not TurnMode.PUSH_TO_TALK
+            return  # everything applies at the next connect
+        preview = bool(old.connection.api_version)
+        for group, name in changed:
+            key = f"{group}.{name}"
+            if group in ("audio", "ui"):
+                continue
+            if key == "voice.voice":
+                if live.audio_heard or settings.model.modalities is not Modalities.AUDIO:
+                    self._emit(
+                        Notice(
+                            "The assistant has already spoken with the current voice; the new "
+                            "voice applies when you reconnect (the conversation is kept).",
+                            key,
+                        )
+                    )
+                else:
+                    live.model.update_options(voice=settings.voice.voice)
+            elif key == "voice.speed":
+                if live.tts is not None:
+                    live.tts.update_options(speed=settings.voice.speed)
+                else:
+                    live.model.update_options(speed=settings.voice.speed)
+            elif key == "model.instructions":
+                await live.agent.update_instructions(settings.model.instructions)
+            elif key == "model.temperature":
+                if preview:
+                    self._send_temperature(live)
+                else:
+                    self._report_temperature_capability()
+            elif key == "connection.transcription_deployment":
+                live.model.update_options(
+                    input_audio_transcription=transcription_for(settings.connection.transcription_deployment)
+                )
+            elif group == "turn_detection":
+                continue  # handled once below
+            elif field_apply_mode(group, name) != "live":
+                title = type(getattr(settings, group)).model_fields[name].title or name
+                self._emit(
+                    Notice(
+                        f"{title} changes when you reconnect. Reconnect to apply it now; "
+                        "the conversation is kept.",
+                        key,
+                    )
+                )
+        if any(group == "turn_detection" for group, _ in changed):
+            if ("turn_detection", "mode") in changed:
+                self.set_hands_free(settings.turn_detection.mode is not TurnMode.PUSH_TO_TALK)
+            elif self._hands_free:
+                live.model.update_options(
+                    turn_detection=turn_detection_for(settings.turn_detection, hands_free=True)
+                )
+
+    def _send_temperature(self, live: _Live) -> None:
+        """with_azure accepts ``temperature`` and never sends it. On the preview protocol the
+        session still takes one, so it goes out as our own ``session.update``."""
+        try:
+            rt = live.agent.realtime_llm_session
+        except RuntimeError:
+            return
+        rt.send_event(
+            {
+                "type": "session.update",
+                "event_id": f"azassist_temperature_{time.time_ns()}",
+                "session": {"temperature": self.settings.model.temperature},
+            }
+        )
+
+    def _report_temperature_capability(self) -> None:
+        if self.settings.connection.api_version:
+            self._emit(Capability("model.temperature", True, PREVIEW_TEMPERATURE))
+        else:
+            self._emit(Capability("model.temperature", False, TEMPERATURE_UNSUPPORTED))
+
+    # --- talking -------------------------------------------------------------------------
+
+    def _not_connected(self, what: str) -> bool:
+        if self._live is None or self._connection not in (ConnectionState.CONNECTED, ConnectionState.CONNECTING):
+            self._emit(Notice(f"Connect first to {what}."))
+            return True
+        return False
+
+    def send_text(self, text: str) -> None:
+        text = text.strip()
+        if not text or self._not_connected("send a message"):
+            return
+        live = self._live
+        assert live is not None
+        self._stop_speech(live)
+        self._latency_mark = (time.time(), "typed")
+        handle = live.session.generate_reply(user_input=text)
+
+        def done(_: Any) -> None:
+            error = handle.exception() if not handle.interrupted else None
+            if error is not None and live is self._live:
+                failure = describe_failure(error, host=self.settings.connection.host)
+                self._emit(Error(failure.kind, f"Your message got no reply: {failure.message}", failure.detail))
+
+        handle.add_done_callback(done)
+
+    def _stop_speech(self, live: _Live) -> None:
+        try:
+            live.session.interrupt()
+        except RuntimeError:
+            log.debug("nothing to interrupt", exc_info=True)
+
+    def interrupt(self) -> None:
+        if self._live is not None:
+            self._stop_speech(self._live)
+
+    def set_muted(self, muted: bool) -> None:
+        self._muted = muted
+        self._apply_input_enabled()
+
+    def _apply_input_enabled(self) -> None:
+        live = self._live
+        if live is None or live.meter is None:
+            return
+        live.session.input.set_audio_enabled(not self._muted and (self._hands_free or self._ptt_pressed))
+
+    def set_hands_free(self, hands_free: bool) -> None:
+        """Switch live: the server's turn detection is updated on the wire; push-to-talk
+        sends ``turn_detection: null`` and the engine commits turns itself."""
+        if hands_free == self._hands_free:
+            return
+        self._hands_free = hands_free
+        self._ptt_pressed = False
+        live = self._live
+        if live is not None:
+            live.model.update_options(
+                turn_detection=turn_detection_for(self.settings.turn_detection, hands_free=hands_free)
+            )
+            if not hands_free:
+                with contextlib.suppress(RuntimeError):
+                    live.session.clear_user_turn()
+            self._apply_input_enabled()
+        self._refresh_activity()
+
+    def push_to_talk_press(self) -> None:
+        live = self._live
+        if live is None or self._hands_free or self._ptt_pressed:
+            return
+        self._ptt_pressed = True
+        self._stop_speech(live)
+        with contextlib.suppress(RuntimeError):
+            live.session.clear_user_turn()
+        self._ptt_mark = live.meter.seconds_captured if live.meter else 0.0
+        self._apply_input_enabled()
+        self._refresh_activity()
+
+    def push_to_talk_release(self) -> None:
+        live = self._live
+        if live is None or not self._ptt_pressed:
+            return
+        self._ptt_pressed = False
+        self._apply_input_enabled()
+        captured = (live.meter.seconds_captured if live.meter else 0.0) - self._ptt_mark
+        if captured < self._min_ptt_seconds:
+            with contextlib.suppress(RuntimeError):
+                live.session.clear_user_turn()
+            self._emit(Notice("That press was too short to carry any words, so nothing was sent. Hold the key while you speak."))
+        else:
+            self._latency_mark = (time.time(), "speech")
+            future = live.session.commit_user_turn()
+            future.add_done_callback(_log_future_failure("commit_user_turn"))
+        self._refresh_activity()
+
+    def push_to_talk_cancel(self) -> None:
+        live = self._live
+        if live is None or not self._ptt_pressed:
+            return
+        self._ptt_pressed = False
+        self._apply_input_enabled()
+        with contextlib.suppress(RuntimeError):
+            live.session.clear_user_turn()
+        self._refresh_activity()
+
+    def new_conversation(self) -> None:
+        """Forget the conversation (here and on the server); the next turn starts a new file."""
+        if self._writer is not None:
+            self._writer.close()
+            self._writer = None
+        self._history = llm.ChatContext.empty()
+        self.turns = []
+        self._recorded_ids.clear()
+        self._usage_by_response.clear()
+        self._total_input_tokens = self._total_output_tokens = 0
+        self._reply = None
+        self._latency_mark = None
+        live = self._live
+        if live is not None:
+            self._stop_speech(live)
+            task = asyncio.create_task(live.agent.update_chat_ctx(llm.ChatContext.empty()))
+            live.tasks.add(task)
+            task.add_done_callback(live.tasks.discard)
+            task.add_done_callback(_log_future_failure("clearing the conversation"))
+
+    # --- levels and the conversation file -----------------------------------------------
+
+    async def _levels_loop(self) -> None:
+        interval = 1.0 / LEVELS_PER_SECOND
+        while True:
+            await asyncio.sleep(interval)
+            live = self._live
+            if live is None or self._connection is not ConnectionState.CONNECTED:
+                continue
+            reading = live.audio.levels() if live.audio.levels is not None else None
+            if reading is None:
+                meter = live.meter.meter if live.meter is not None else None
+                reading = (
+                    meter.rms_db if meter else SILENCE_DB,
+                    meter.peak_db if meter else SILENCE_DB,
+                    SILENCE_DB,
+                    SILENCE_DB,
+                )
+            self._emit(Levels(*reading))
+
+    def _record(self, turn: TurnRecord) -> None:
+        self.turns.append(turn)
+        if self._conversations_dir is None:
+            return
+        try:
+            if self._writer is None:
+                self._writer = ConversationWriter(self._conversations_dir, conversation_header(self.settings))
+            self._writer.append(turn)
+        except OSError as exc:
+            self._emit(
+                Error(ErrorKind.INTERNAL, f"The conversation could not be saved: {exc.strerror or exc}", describe_chain(exc))
+            )
+
+    def _append_usage(self, turn_id: str, usage: TurnUsage) -> None:
+        if self._writer is None:
+            return
+        try:
+            self._writer.append_usage(turn_id, usage)
+        except OSError:
+            log.exception("could not save token usage")
+
+
+def _changed_fields(old: Settings, new: Settings) -> list[tuple[str, str]]:
+    changed = []
+    for group in GROUPS:
+        before, after = getattr(old, group), getattr(new, group)
+        for name in type(after).model_fields:
+            if getattr(before, name) != getattr(after, name):
+                changed.append((group, name))
+    return changed
+
+
+def _log_future_failure(what: str) -> Callable[[asyncio.Future[Any]], None]:
+    def callback(future: asyncio.Future[Any]) -> None:
+        if future.cancelled():
+            return
+        error = future.exception()
+        if error is not None:
+            log.warning("%s failed: %s", what, describe_chain(error))
+
+    return callback

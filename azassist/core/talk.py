@@ -1,0 +1,459 @@
+"""``azassist talk``: hold a conversation without the window.
+
+The same engine as the window, driven from the command line: saved settings or flags, a
+real microphone/speaker or WAV files, typed messages, push-to-talk. It prints the
+transcript as it goes and exits 0 on success, 2 on a usage or settings error, 3 on a
+connection or authentication error (the plain-words message goes to stderr). The
+benchmarks drive it; ``--demo`` runs it against the in-process local server.
+
+The API key comes from the keyring or ``AZURE_OPENAI_API_KEY``, never from the command line.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import logging
+import os
+import secrets
+import signal
+import sys
+import time
+import wave
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TextIO
+
+import numpy as np
+from pydantic import ValidationError
+
+from azassist.core.paths import AppPaths, resolve_paths
+from azassist.core.settings import (
+    Modalities,
+    Settings,
+    SettingsStore,
+    TurnMode,
+    describe_error,
+)
+
+log = logging.getLogger(__name__)
+
+EXIT_OK = 0
+EXIT_FAILURE = 1
+EXIT_USAGE = 2
+EXIT_CONNECTION = 3
+SAMPLE_RATE = 24_000
+DEMO_DEPLOYMENT = "gpt-realtime"
+
+
+class UsageError(Exception):
+    """Bad flags or settings: exit 2 with this message."""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="azassist talk",
+        description=(
+            "Talk to your realtime deployment from the terminal. Uses your saved settings; "
+            "flags override them for this run. The API key is read from the keyring or "
+            "AZURE_OPENAI_API_KEY."
+        ),
+        epilog="exit status: 0 success, 2 usage or settings error, 3 connection or sign-in error",
+    )
+    target = parser.add_argument_group("where to connect")
+    target.add_argument("--endpoint", metavar="URL", help="e.g. https://my-resource.openai.azure.com")
+    target.add_argument("--deployment", metavar="NAME", help="the realtime deployment")
+    target.add_argument("--api-version", metavar="VERSION", help="legacy preview protocol only")
+    target.add_argument("--demo", action="store_true", help="talk to the built-in local demo server (offline)")
+
+    sound = parser.add_argument_group("sound")
+    mic = sound.add_mutually_exclusive_group()
+    mic.add_argument("--mic", action="store_true", help="listen on the microphone")
+    mic.add_argument("--input-wav", metavar="FILE", type=Path, help="speak this WAV file as the microphone")
+    out = sound.add_mutually_exclusive_group()
+    out.add_argument("--speaker", action="store_true", help="play replies on the speaker")
+    out.add_argument("--output-wav", metavar="FILE", type=Path, help="write the replies' audio to this WAV file")
+    sound.add_argument(
+        "--pace", type=float, default=1.0, metavar="FACTOR",
+        help="feed --input-wav and 'play' --output-wav this many times faster than real time (default 1)",
+    )
+
+    talk = parser.add_argument_group("conversation")
+    talk.add_argument("--say", action="append", default=[], metavar="TEXT", help="send a typed message (repeatable)")
+    talk.add_argument("--push-to-talk", action="store_true", help="send --input-wav as one push-to-talk turn")
+    talk.add_argument("--text-only", action="store_true", help="replies in text, no audio")
+    talk.add_argument("--voice", metavar="NAME", help="assistant voice for this run")
+    talk.add_argument("--instructions", metavar="TEXT", help="instructions for this run")
+    talk.add_argument("--transcript", metavar="FILE", type=Path, help="also write the transcript here (.md, .json or text)")
+
+    until = parser.add_mutually_exclusive_group()
+    until.add_argument("--until-idle", action="store_true", help="stop once everything was said and answered")
+    until.add_argument("--duration", type=float, metavar="SECONDS", help="stop after this many seconds")
+    parser.add_argument(
+        "--idle-seconds", type=float, default=1.5, metavar="S",
+        help="--until-idle: quiet time that counts as idle (default 1.5)",
+    )
+    parser.add_argument("--quiet", action="store_true", help="print only the transcript")
+    return parser
+
+
+@dataclass
+class TalkOptions:
+    args: argparse.Namespace
+    settings: Settings
+    demo_key: str | None = None
+
+
+def _override(settings: Settings, changes: dict[str, dict[str, Any]]) -> Settings:
+    data = settings.model_dump()
+    for group, values in changes.items():
+        data[group].update(values)
+    try:
+        return Settings.model_validate(data)
+    except ValidationError as exc:
+        raise UsageError("; ".join(describe_error(exc))) from exc
+
+
+def settings_for(args: argparse.Namespace, saved: Settings) -> Settings:
+    """Saved settings with this run's flags on top; invalid combinations are usage errors."""
+    if args.push_to_talk and not args.input_wav:
+        raise UsageError("--push-to-talk needs --input-wav (the window handles push-to-talk on the microphone)")
+    if args.pace < 0:
+        raise UsageError("--pace must be 0 (as fast as possible) or more")
+    connection: dict[str, Any] = {}
+    if args.endpoint is not None:
+        connection["endpoint"] = args.endpoint
+    if args.deployment is not None:
+        connection["deployment"] = args.deployment
+    if args.api_version is not None:
+        connection["api_version"] = args.api_version
+    changes: dict[str, dict[str, Any]] = {"connection": connection, "voice": {}, "model": {}, "turn_detection": {}}
+    if args.voice:
+        changes["voice"]["voice"] = args.voice
+    if args.instructions:
+        changes["model"]["instructions"] = args.instructions
+    if args.text_only:
+        changes["model"]["modalities"] = Modalities.TEXT
+    if args.push_to_talk:
+        changes["turn_detection"]["mode"] = TurnMode.PUSH_TO_TALK
+    elif args.input_wav or args.mic:
+        if saved.turn_detection.mode is TurnMode.PUSH_TO_TALK:
+            changes["turn_detection"]["mode"] = TurnMode.SERVER_VAD
+    settings = _override(saved, changes)
+    if not args.demo and not settings.connection.is_configured:
+        raise UsageError(
+            "No endpoint and deployment are set: pass --endpoint URL --deployment NAME, "
+            "save them in the window's settings, or use --demo"
+        )
+    return settings
+
+
+def read_wav(path: Path) -> np.ndarray:
+    """A WAV file as 24 kHz mono int16, whatever its rate and channels (16-bit PCM only)."""
+    try:
+        with wave.open(str(path), "rb") as handle:
+            width, channels, rate = handle.getsampwidth(), handle.getnchannels(), handle.getframerate()
+            raw = handle.readframes(handle.getnframes())
+    except (OSError, EOFError, wave.Error) as exc:
+        raise UsageError(f"Cannot read {path}: {exc}") from exc
+    if width != 2:
+        raise UsageError(f"{path} is not 16-bit PCM; convert it, e.g. with sox -b 16")
+    samples = np.frombuffer(raw, dtype="<i2").astype(np.float32)
+    if channels > 1:
+        samples = samples.reshape(-1, channels).mean(axis=1)
+    if rate != SAMPLE_RATE and len(samples):
+        positions = np.arange(0, len(samples), rate / SAMPLE_RATE)
+        samples = np.interp(positions, np.arange(len(samples)), samples)
+    return np.clip(samples, -32768, 32767).astype(np.int16)
+
+
+def write_wav(path: Path, samples: np.ndarray) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with wave.open(str(path), "wb") as handle:
+        handle.setnchannels(1)
+        handle.setsampwidth(2)
+        handle.setframerate(SAMPLE_RATE)
+        handle.writeframes(np.asarray(samples, dtype=np.int16).tobytes())
+
+
+@dataclass
+class _Run:
+    """What the conversation has done so far, for deciding when it is over."""
+
+    user_turns: int = 0
+    assistant_turns: int = 0
+    fatal: Any = None
+    last_change: float = field(default_factory=time.monotonic)
+    activity: Any = None
+    connected: asyncio.Event = field(default_factory=asyncio.Event)
+    assistant_done: asyncio.Event = field(default_factory=asyncio.Event)
+
+
+class _Printer:
+    """Prints final turns to stdout (and the --transcript text file) as they complete."""
+
+    def __init__(self, quiet: bool, transcript: Path | None) -> None:
+        self.quiet = quiet
+        self._file: TextIO | None = None
+        if transcript is not None and transcript.suffix.lower() not in (".md", ".json"):
+            transcript.parent.mkdir(parents=True, exist_ok=True)
+            self._file = transcript.open("w", encoding="utf-8")
+
+    def turn(self, who: str, text: str, interrupted: bool = False) -> None:
+        line = f"{who}: {text}" + (" [interrupted]" if interrupted else "")
+        print(line, flush=True)
+        if self._file is not None:
+            self._file.write(line + "\n")
+            self._file.flush()
+
+    def status(self, text: str) -> None:
+        if not self.quiet:
+            print(text, file=sys.stderr, flush=True)
+
+    def close(self) -> None:
+        if self._file is not None:
+            self._file.close()
+
+
+@contextlib.asynccontextmanager
+async def _demo_server(options: TalkOptions) -> AsyncIterator[TalkOptions]:
+    """The local realtime server in this process, with the demo responder."""
+    if not options.args.demo:
+        yield options
+        return
+    from azassist.simulator import LocalRealtimeServer
+
+    key = secrets.token_urlsafe(24)
+    async with LocalRealtimeServer(
+        api_key=key, deployments=(DEMO_DEPLOYMENT,), responder="demo", pace=options.args.pace or 0
+    ) as server:
+        settings = _override(
+            options.settings,
+            {"connection": {"endpoint": server.endpoint, "deployment": DEMO_DEPLOYMENT, "api_version": ""}},
+        )
+        yield TalkOptions(options.args, settings, demo_key=key)
+
+
+def _audio_factory(args: argparse.Namespace, captured: list[Any]) -> Any:
+    """Microphone/speaker, WAV files, or nothing, as asked."""
+    from azassist.core.audio.memory import ArrayAudioInput, CaptureAudioOutput
+    from azassist.core.engine import AudioIO
+
+    def factory(settings: Settings) -> AudioIO:
+        audio_input: Any = None
+        audio_output: Any = None
+        closers: list[Any] = []
+        levels = None
+        if args.mic or args.speaker:
+            try:
+                from azassist.core.audio import devices  # the audio helper's device seams
+            except ImportError as exc:
+                raise RuntimeError("sound devices are not available in this build") from exc
+            device_io = devices.open_devices(settings, input=bool(args.mic), output=bool(args.speaker))
+            audio_input, audio_output = device_io.input, device_io.output
+            levels = device_io.levels
+            closers.append(device_io.aclose)
+        if args.input_wav:
+            audio_input = ArrayAudioInput(pace=args.pace)
+        if args.output_wav:
+            audio_output = CaptureAudioOutput(pace=args.pace)
+        if settings.model.modalities is Modalities.TEXT:
+            audio_output = None
+        captured.append((audio_input, audio_output))
+
+        async def close() -> None:
+            for closer in closers:
+                await closer()
+
+        return AudioIO(input=audio_input, output=audio_output, levels=levels, close=close)
+
+    return factory
+
+
+async def _talk(options: TalkOptions, paths: AppPaths) -> int:
+    from azassist.core.credentials import CredentialStore
+    from azassist.core.engine import Engine, EnvironmentKeySource, MemoryKeySource
+    from azassist.core.events import (
+        Activity,
+        AssistantText,
+        ConnectionState,
+        Error,
+        ErrorKind,
+        Notice,
+        StateChanged,
+        UserTranscript,
+        Warning,
+    )
+
+    args = options.args
+    printer = _Printer(args.quiet, args.transcript)
+    run = _Run()
+    samples = read_wav(args.input_wav) if args.input_wav else None
+    captured: list[Any] = []
+    keys = MemoryKeySource(_secret(options.demo_key)) if options.demo_key else EnvironmentKeySource(CredentialStore())
+    engine = Engine(
+        options.settings,
+        keys=keys,
+        audio=_audio_factory(args, captured),
+        conversations_dir=paths.conversations_dir,
+    )
+
+    def on_event(event: Any) -> None:
+        run.last_change = time.monotonic()
+        if isinstance(event, StateChanged):
+            run.activity = event.activity
+            if event.connection is ConnectionState.CONNECTED and not run.connected.is_set():
+                run.connected.set()
+                printer.status(f"Connected to {options.settings.connection.host} ({options.settings.connection.deployment}).")
+        elif isinstance(event, UserTranscript) and event.final:
+            run.user_turns += 1
+            printer.turn("You", event.text)
+        elif isinstance(event, AssistantText) and event.final:
+            run.assistant_turns += 1
+            run.assistant_done.set()
+            printer.turn("Assistant", event.text, event.interrupted)
+        elif isinstance(event, Error):
+            print(f"error: {event.message}", file=sys.stderr, flush=True)
+            if event.fatal:
+                run.fatal = event
+                run.connected.set()
+                run.assistant_done.set()
+        elif isinstance(event, (Warning, Notice)):
+            printer.status(f"note: {event.message}")
+
+    engine.subscribe(on_event)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError, RuntimeError):
+            loop.add_signal_handler(sig, stop.set)
+
+    def idle() -> bool:
+        audio_input = captured[0][0] if captured else None
+        input_done = audio_input is None or not hasattr(audio_input, "idle") or audio_input.idle
+        answered = run.assistant_turns >= max(run.user_turns, 1)
+        quiet = time.monotonic() - run.last_change >= args.idle_seconds
+        calm = run.activity in (Activity.LISTENING, Activity.IDLE, None)
+        return input_done and answered and quiet and calm
+
+    try:
+        await engine.connect()
+        await _first_of(run.connected.wait(), stop.wait())
+        if run.fatal is None and not stop.is_set():
+            audio_input = captured[0][0] if captured else None
+            if samples is not None and audio_input is not None:
+                if args.push_to_talk:
+                    engine.push_to_talk_press()
+                audio_input.feed(samples)
+                if args.push_to_talk:
+                    while not audio_input.idle and run.fatal is None:
+                        await asyncio.sleep(0.02)
+                    await asyncio.sleep(0.05)  # the last frame reaches the session
+                    engine.push_to_talk_release()
+            for text in args.say:
+                if run.fatal is not None or stop.is_set():
+                    break
+                run.assistant_done.clear()
+                engine.send_text(text)
+                await _first_of(run.assistant_done.wait(), stop.wait())
+            scripted = bool(args.say or samples is not None)
+            if args.duration is not None:
+                with contextlib.suppress(asyncio.TimeoutError):
+                    await asyncio.wait_for(stop.wait(), args.duration)
+            elif args.until_idle or scripted:
+                while run.fatal is None and not stop.is_set() and not idle():
+                    await asyncio.sleep(0.05)
+            else:
+                await _read_stdin_messages(engine, stop, run)
+    finally:
+        await engine.aclose()
+        printer.close()
+    _write_outputs(args, engine, captured, printer)
+    if run.fatal is not None:
+        if run.fatal.kind is ErrorKind.CONFIG:
+            return EXIT_USAGE
+        if run.fatal.kind in (ErrorKind.AUDIO, ErrorKind.INTERNAL):
+            return EXIT_FAILURE
+        return EXIT_CONNECTION
+    return EXIT_OK
+
+
+def _secret(value: str | None) -> Any:
+    from azassist.core.secrets import Secret
+
+    return Secret(value) if value else None
+
+
+async def _first_of(*awaitables: Any) -> None:
+    tasks = [asyncio.ensure_future(a) for a in awaitables]
+    try:
+        await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for task in tasks:
+            task.cancel()
+
+
+async def _read_stdin_messages(engine: Any, stop: asyncio.Event, run: _Run) -> None:
+    """Interactive: each line typed is a message; end of input (Ctrl+D) ends the talk."""
+    loop = asyncio.get_running_loop()
+    while not stop.is_set() and run.fatal is None:
+        reader = loop.run_in_executor(None, sys.stdin.readline)
+        await _first_of(reader, stop.wait())
+        if not reader.done() or reader.cancelled():
+            return
+        line = reader.result()
+        if not line:
+            return
+        engine.send_text(line)
+
+
+def _write_outputs(args: argparse.Namespace, engine: Any, captured: list[Any], printer: _Printer) -> None:
+    from azassist.core.transcript import export_to, read_conversation
+
+    if args.output_wav and captured and captured[-1][1] is not None:
+        heard = np.concatenate([pair[1].heard for pair in captured if pair[1] is not None])
+        write_wav(args.output_wav, heard)
+    if args.transcript and args.transcript.suffix.lower() in (".md", ".json"):
+        path = engine.conversation_path
+        if path is not None:
+            export_to(read_conversation(path), args.transcript)
+    if engine.conversation_path is not None:
+        printer.status(f"Conversation saved to {engine.conversation_path}")
+
+
+def main(argv: list[str], paths: AppPaths) -> int:
+    """Entry point for ``azassist talk``; returns the exit status."""
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # argparse already printed the usage message
+        return int(exc.code) if isinstance(exc.code, int) else EXIT_USAGE
+    os.environ.pop("OPENAI_API_VERSION", None)  # only our settings choose the protocol
+    try:
+        loaded = SettingsStore(paths.settings_file).load()
+        for notice in loaded.notices:
+            print(f"note: {notice}", file=sys.stderr)
+        options = TalkOptions(args, settings_for(args, loaded.settings))
+        if args.input_wav:
+            read_wav(args.input_wav)  # a bad file is a usage error before connecting
+        return asyncio.run(_main_async(options, paths))
+    except UsageError as exc:
+        print(f"azassist talk: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        return 130
+
+
+async def _main_async(options: TalkOptions, paths: AppPaths) -> int:
+    async with _demo_server(options) as ready:
+        return await _talk(ready, paths)
+
+
+if __name__ == "__main__":
+    from azassist.core.logs import setup_logging
+
+    _paths = resolve_paths().ensure()
+    setup_logging(_paths)
+    sys.exit(main(sys.argv[1:], _paths))
