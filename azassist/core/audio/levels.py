@@ -1,0 +1,125 @@
+"""Input and output meters: accumulated on the audio threads, published about 30 times a second.
+
+The audio callbacks only add a sum of squares and a peak per block (a few microseconds); the
+event loop reads and resets them once per tick, so metering costs nothing per frame on the
+loop and works the same under asyncio and qasync.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import math
+import threading
+from collections.abc import Callable
+
+import numpy as np
+
+from azassist.core.events import Levels
+
+log = logging.getLogger(__name__)
+
+LEVELS_PER_SECOND = 30
+SILENCE_DBFS = float("-inf")
+_FULL_SCALE = 32768.0
+
+
+def to_dbfs(value: float) -> float:
+    """Amplitude relative to int16 full scale, in dBFS (-inf for digital silence)."""
+    if value <= 0:
+        return SILENCE_DBFS
+    return 20.0 * math.log10(value / _FULL_SCALE)
+
+
+class LevelMeter:
+    """RMS and peak of everything added since the last ``take``; thread-safe."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._sum_squares = 0.0
+        self._count = 0
+        self._peak = 0
+
+    def add(self, samples: np.ndarray) -> None:
+        """Called from an audio callback with int16 samples."""
+        if not len(samples):
+            return
+        as_float = samples.astype(np.float32)
+        sum_squares = float(np.dot(as_float, as_float))
+        peak = int(np.max(np.abs(samples.astype(np.int32))))
+        with self._lock:
+            self._sum_squares += sum_squares
+            self._count += len(samples)
+            if peak > self._peak:
+                self._peak = peak
+
+    def take(self) -> tuple[float, float]:
+        """(rms, peak) in dBFS since the last call, and reset."""
+        with self._lock:
+            sum_squares, count, peak = self._sum_squares, self._count, self._peak
+            self._sum_squares, self._count, self._peak = 0.0, 0, 0
+        rms = math.sqrt(sum_squares / count) if count else 0.0
+        return to_dbfs(rms), to_dbfs(float(peak))
+
+
+LevelsCallback = Callable[[Levels], None]
+
+
+class LevelPublisher:
+    """Turns two meters into ``Levels`` events for subscribers, while anyone listens."""
+
+    def __init__(
+        self, input_meter: LevelMeter, output_meter: LevelMeter, *, rate: float = LEVELS_PER_SECOND
+    ) -> None:
+        self.input_meter = input_meter
+        self.output_meter = output_meter
+        self._interval = 1.0 / rate
+        self._subscribers: list[LevelsCallback] = []
+        self._task: asyncio.Task[None] | None = None
+        self._closed = False
+
+    def subscribe(self, callback: LevelsCallback) -> Callable[[], None]:
+        """Call ``callback`` on the event loop's thread about 30 times a second.
+
+        Must be called with a running event loop. Returns the unsubscribe function.
+        """
+        self._subscribers.append(callback)
+        if self._task is None and not self._closed:
+            self.input_meter.take()  # start fresh, not with what piled up unobserved
+            self.output_meter.take()
+            self._task = asyncio.get_running_loop().create_task(self._run(), name="audio-levels")
+
+        def unsubscribe() -> None:
+            if callback in self._subscribers:
+                self._subscribers.remove(callback)
+
+        return unsubscribe
+
+    def snapshot(self) -> Levels:
+        """The levels since the previous reading (for a caller that polls instead)."""
+        input_rms, input_peak = self.input_meter.take()
+        output_rms, output_peak = self.output_meter.take()
+        return Levels(input_rms, input_peak, output_rms, output_peak)
+
+    async def _run(self) -> None:
+        try:
+            while self._subscribers and not self._closed:
+                await asyncio.sleep(self._interval)
+                levels = self.snapshot()
+                for callback in list(self._subscribers):
+                    try:
+                        callback(levels)
+                    except Exception:  # a broken meter widget must not stop the others
+                        log.exception("levels subscriber failed")
+        finally:
+            self._task = None
+
+    async def aclose(self) -> None:
+        self._closed = True
+        self._subscribers.clear()
+        if self._task is not None:
+            self._task.cancel()
+            try:
+                await self._task
+            except asyncio.CancelledError:
+                pass

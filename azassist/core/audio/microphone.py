@@ -1,0 +1,159 @@
+"""The microphone as a LiveKit ``AudioInput``: PortAudio blocks -> 24 kHz -> 10 ms frames ->
+echo canceller -> the session.
+
+Everything per frame happens on PortAudio's thread; the event loop is only woken when the
+session is actually waiting for audio and at most once per block, because under qasync every
+wake-up is a Qt signal. Frames are dropped at the source while the session has detached the
+input (push-to-talk released) or the user muted it: LiveKit keeps reading a detached input,
+so an input that kept delivering would leak speech into the conversation.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import logging
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+from livekit import rtc
+from livekit.agents.voice.io import AudioInput
+
+from azassist.core.audio.devices import AudioDevice
+from azassist.core.audio.levels import LevelMeter
+from azassist.core.audio.memory import FRAME_SAMPLES, SAMPLE_RATE, frame_samples, int16_frame
+from azassist.core.audio.processing import AudioProcessor, FrameChunker
+from azassist.core.audio.streams import DeviceStream
+
+log = logging.getLogger(__name__)
+
+INPUT_BLOCK_SECONDS = 0.02  # 50 wake-ups a second at most; the session sends 100 ms chunks
+MAX_QUEUED_FRAMES = 50  # 0.5 s: a session that stops reading gets recent audio, not a backlog
+
+
+class MicrophoneInput(AudioInput):
+    """Mono 24 kHz 10 ms frames from a PortAudio input device, cleaned by ``processor``."""
+
+    def __init__(
+        self,
+        *,
+        processor: AudioProcessor,
+        meter: LevelMeter,
+        on_lost: Callable[[str], None],
+        echo_delay: Callable[[], float] = lambda: 0.0,
+        label: str = "microphone",
+    ) -> None:
+        super().__init__(label=label)
+        self._processor = processor
+        self._meter = meter
+        self._echo_delay = echo_delay  # the speaker's output latency, for the echo canceller
+        self.stream = DeviceStream("input", self._on_block, on_lost=on_lost, block_seconds=INPUT_BLOCK_SECONDS)
+        self._chunker = FrameChunker(FRAME_SAMPLES)
+        self._resampler: rtc.AudioResampler | None = None
+        self._queue: collections.deque[rtc.AudioFrame] = collections.deque(maxlen=MAX_QUEUED_FRAMES)
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._ready = asyncio.Event()
+        self._waiting = False
+        self._wake_pending = False
+        self._attached = True
+        self._muted = False
+        self._closed = False
+        self.frames_captured = 0
+        self.frames_delivered = 0
+        self.frames_dropped = 0
+        self.overflows = 0
+        self.wakeups = 0
+        self.input_latency = 0.0
+
+    # --- device ---------------------------------------------------------------------------
+    def open(self, device: AudioDevice, *, rate: int | None = None) -> None:
+        """Start capturing from ``device`` (raises AudioDeviceError)."""
+        self._loop = asyncio.get_running_loop()
+        self.stream.close()
+        self._chunker.reset()
+        opened = self.stream.open(device, rate=rate)
+        self._resampler = rtc.AudioResampler(opened, SAMPLE_RATE) if opened != SAMPLE_RATE else None
+
+    def close_device(self) -> None:
+        self.stream.close()
+
+    # --- controls -------------------------------------------------------------------------
+    @property
+    def muted(self) -> bool:
+        return self._muted
+
+    def set_muted(self, muted: bool) -> None:
+        self._muted = muted
+        if muted:
+            self._queue.clear()
+
+    @property
+    def attached(self) -> bool:
+        return self._attached
+
+    def on_attached(self) -> None:
+        self._attached = True
+
+    def on_detached(self) -> None:
+        self._attached = False
+        self._queue.clear()  # audio from before the detach must not arrive after it
+
+    # --- PortAudio thread -----------------------------------------------------------------
+    def _on_block(self, indata: np.ndarray, time_info: Any, status: Any) -> None:
+        if status.input_overflow:
+            self.overflows += 1
+        self.input_latency = max(0.0, time_info.currentTime - time_info.inputBufferAdcTime)
+        self._processor.set_stream_delay(self.input_latency + self._echo_delay())
+        samples = indata[:, 0]
+        if self._resampler is not None:
+            converted = self._resampler.push(int16_frame(samples, self.stream.rate))
+            samples = np.concatenate([frame_samples(f) for f in converted]) if converted else samples[:0]
+        passing = self._attached and not self._muted and not self._closed
+        delivered = False
+        for chunk in self._chunker.push(samples):
+            frame = int16_frame(chunk)
+            self._processor.process_capture(frame)  # always: keeps the echo canceller converged
+            self.frames_captured += 1
+            if not passing:
+                self.frames_dropped += 1
+                continue
+            self._meter.add(np.frombuffer(frame.data, dtype=np.int16))
+            if len(self._queue) == self._queue.maxlen:
+                self.frames_dropped += 1
+            self._queue.append(frame)
+            delivered = True
+        if delivered and self._waiting and not self._wake_pending:
+            self._wake_pending = True
+            self.wakeups += 1
+            self._loop.call_soon_threadsafe(self._wake)  # type: ignore[union-attr]
+
+    # --- event loop -----------------------------------------------------------------------
+    def _wake(self) -> None:
+        self._wake_pending = False
+        self._ready.set()
+
+    async def __anext__(self) -> rtc.AudioFrame:
+        while True:
+            if self._closed:
+                raise StopAsyncIteration
+            try:
+                frame = self._queue.popleft()
+            except IndexError:
+                pass
+            else:
+                self.frames_delivered += 1
+                return frame
+            self._ready.clear()
+            self._waiting = True
+            try:
+                if not self._queue:  # a block may have landed between popleft and _waiting
+                    await self._ready.wait()
+            finally:
+                self._waiting = False
+
+    def close(self) -> None:
+        """End the stream of frames for good (the session's read loop then stops)."""
+        self._closed = True
+        self.stream.close()
+        self._ready.set()
