@@ -55,12 +55,18 @@ class Failure:
 
 
 def _chain(error: BaseException) -> Iterator[BaseException]:
-    """The error, then its causes (explicit first, then implicit), each once."""
+    """The error, then its causes (explicit first, then implicit), each once.
+
+    aiohttp's connector errors keep the socket error in ``os_error`` as well."""
     seen: set[int] = set()
     current: BaseException | None = error
     while current is not None and id(current) not in seen and len(seen) < 20:
         seen.add(id(current))
         yield current
+        os_error = getattr(current, "os_error", None)
+        if isinstance(os_error, BaseException) and id(os_error) not in seen:
+            seen.add(id(os_error))
+            yield os_error
         current = current.__cause__ or current.__context__
 
 
