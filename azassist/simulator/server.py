@@ -138,7 +138,7 @@ class LocalRealtimeServer:
         app.router.add_get("/openai/realtime", self._realtime_preview)
         app.router.add_post("/openai/deployments/{deployment}/audio/speech", self._speech)
         app.router.add_route("*", "/{tail:.*}", self._not_found)
-        runner = web.AppRunner(app, access_log=None, handle_signals=False)
+        runner = web.AppRunner(app, access_log=None, handle_signals=False, shutdown_timeout=1.0)
         await runner.setup()
         family = socket.AF_INET6 if ":" in self.host else socket.AF_INET
         sock = socket.socket(family, socket.SOCK_STREAM)
@@ -147,7 +147,7 @@ class LocalRealtimeServer:
             sock.bind((self.host, self.config.port))
             sock.listen(128)
             sock.setblocking(False)
-            site = web.SockSite(runner, sock, shutdown_timeout=1.0)
+            site = web.SockSite(runner, sock)
             await site.start()
         except BaseException:
             sock.close()

@@ -1,0 +1,129 @@
+"""A real LiveKit conversation against the simulator: unmodified plugin, in-memory audio."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from livekit.agents import Agent, AgentSession, llm
+from livekit.agents.types import APIConnectOptions
+from livekit.plugins import openai
+
+from azassist.core.audio.memory import ArrayAudioInput, CaptureAudioOutput
+from azassist.simulator import LocalRealtimeServer
+
+DEPLOYMENT = "gpt-realtime"
+PREVIEW_API_VERSION = "2025-04-01-preview"
+
+
+async def until(predicate: Callable[[], Any], *, timeout: float = 10.0, what: str = "") -> Any:
+    """Poll ``predicate`` on the running loop (no nested Qt/asyncio loops) until it is truthy."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout} s waiting for {what or predicate}")
+        await asyncio.sleep(0.01)
+
+
+def make_model(
+    server: LocalRealtimeServer | None,
+    *,
+    preview: bool = False,
+    api_key: str = "test-key",
+    deployment: str = DEPLOYMENT,
+    endpoint: str | None = None,
+    fast_retries: bool = False,
+    **options: Any,
+) -> openai.realtime.RealtimeModel:
+    """``with_azure`` exactly as the app calls it; ``fast_retries`` uses the public constructor
+    (the only way to pass ``conn_options``) so failure tests do not sit through 2 s retries."""
+    endpoint = endpoint or (server.endpoint if server else "")
+    if preview:
+        options["api_version"] = PREVIEW_API_VERSION
+    if fast_retries:
+        return openai.realtime.RealtimeModel(
+            azure_deployment=deployment,
+            base_url=f"{endpoint}/openai",
+            api_key=api_key,
+            conn_options=APIConnectOptions(max_retry=1, retry_interval=0.1, timeout=5.0),
+            **options,
+        )
+    return openai.realtime.RealtimeModel.with_azure(
+        azure_deployment=deployment, azure_endpoint=endpoint, api_key=api_key, **options
+    )
+
+
+@dataclass
+class Conversation:
+    """One AgentSession wired to array input and capture output, with everything it emitted."""
+
+    model: openai.realtime.RealtimeModel
+    session: AgentSession
+    mic: ArrayAudioInput
+    speaker: CaptureAudioOutput
+    messages: list[llm.ChatMessage] = field(default_factory=list)
+    errors: list[Any] = field(default_factory=list)
+    user_transcripts: list[Any] = field(default_factory=list)
+    agent_states: list[str] = field(default_factory=list)
+
+    def said(self, role: str) -> list[str]:
+        return [m.text_content or "" for m in self.messages if m.role == role]
+
+    @property
+    def fatal_errors(self) -> list[Any]:
+        return [e for e in self.errors if not e.error.recoverable]
+
+    async def wait_for_reply(self, count: int = 1, timeout: float = 10.0) -> str:
+        await until(lambda: len(self.said("assistant")) >= count, timeout=timeout,
+                    what=f"{count} assistant message(s)")  # fmt: skip
+        return self.said("assistant")[count - 1]
+
+    async def aclose(self) -> None:
+        await self.session.aclose()
+        await self.model.aclose()
+
+
+async def start_conversation(
+    model: openai.realtime.RealtimeModel,
+    *,
+    mic_pace: float = 0.0,
+    speaker_pace: float = 0.0,
+    turn_detection: str = "realtime_llm",
+) -> Conversation:
+    session = AgentSession(
+        llm=model,
+        vad=None,
+        turn_handling={"turn_detection": turn_detection},
+        aec_warmup_duration=None,
+        user_away_timeout=None,
+    )
+    conversation = Conversation(
+        model=model,
+        session=session,
+        mic=ArrayAudioInput(pace=mic_pace),
+        speaker=CaptureAudioOutput(pace=speaker_pace),
+    )
+    session.input.audio = conversation.mic
+    session.output.audio = conversation.speaker
+
+    def on_item(event: Any) -> None:
+        if isinstance(event.item, llm.ChatMessage):
+            conversation.messages.append(event.item)
+
+    session.on("conversation_item_added", on_item)
+    session.on("error", conversation.errors.append)
+    session.on("user_input_transcribed", conversation.user_transcripts.append)
+    session.on("agent_state_changed", lambda ev: conversation.agent_states.append(ev.new_state))
+    await session.start(Agent(instructions="Answer briefly."))
+    return conversation
+
+
+def speech_seconds(samples: np.ndarray) -> float:
+    return len(samples) / 24_000
