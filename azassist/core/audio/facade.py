@@ -20,7 +20,7 @@ from azassist.core.audio.microphone import MicrophoneInput
 from azassist.core.audio.processing import AudioProcessor, ProcessingOptions
 from azassist.core.audio.speaker import JitterBuffer, SpeakerOutput
 from azassist.core.events import EngineEvent, Error, ErrorKind, Notice
-from azassist.core.settings import AudioSettings
+from azassist.core.settings import AudioSettings, Settings
 
 log = logging.getLogger(__name__)
 
@@ -74,12 +74,19 @@ class AudioIO:
         """Muted: nothing from the microphone reaches the session (frames are dropped)."""
         self._muted = muted
 
-    def apply(self, settings: AudioSettings) -> None:
+    def apply(self, settings: AudioSettings | Settings) -> None:
         """Apply audio settings live (devices, echo cancellation, noise suppression, gain)."""
 
     def subscribe_levels(self, callback: LevelsCallback) -> Callable[[], None]:
         """``callback(Levels)`` about 30 times a second on the loop thread; returns unsubscribe."""
         return self.levels.subscribe(callback)
+
+    def read_levels(self) -> tuple[float, float, float, float]:
+        """(input rms, input peak, output rms, output peak) in dBFS since the previous read,
+        for a caller that polls at its own rate. Use this or ``subscribe_levels``, not both:
+        each reading consumes what was measured."""
+        levels = self.levels.snapshot()
+        return levels.input_rms, levels.input_peak, levels.output_rms, levels.output_peak
 
     async def aclose(self) -> None:
         await self.levels.aclose()
@@ -161,7 +168,9 @@ class DeviceAudioIO(AudioIO):
         super().set_muted(muted)
         self.input.set_muted(muted)
 
-    def apply(self, settings: AudioSettings) -> None:
+    def apply(self, settings: AudioSettings | Settings) -> None:
+        if isinstance(settings, Settings):
+            settings = settings.audio
         previous, self.settings = self.settings, settings
         self.processor.configure(processing_options(settings))
         for direction in ("input", "output"):

@@ -135,6 +135,7 @@ class SpeakerOutput(AudioOutput):
         self.underruns = 0  # segments that ran dry mid-way (jitter)
         self.device_underflows = 0  # PortAudio's own output underflow flags
         self.segments_played = 0
+        self.samples_played = 0  # handed to the device (or the silent clock), all segments
         self.segments_interrupted = 0
         self.start_delays: list[float] = []  # first frame captured -> first sample at the DAC
 
@@ -297,6 +298,7 @@ class SpeakerOutput(AudioOutput):
                     segment.started = True
                     reports.append(_Report(segment, "started", at))
                 written += count
+                self.samples_played += count
                 if segment.consumed < segment.queued:
                     continue
                 if segment.flushed:
