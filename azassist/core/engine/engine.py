@@ -101,10 +101,17 @@ class _AssistantTextSink(TextOutput):
 
 @dataclass
 class _Reply:
-    """The assistant turn under way: everything known before its message is final."""
+    """The assistant turn under way: everything known before its message is final.
+
+    It ends with its chat message, or, when LiveKit adds none (a reply cut off before any
+    word counted as heard), when its speech ends or the next reply starts.
+    """
 
     turn_id: str
     latency: float | None = None
+    text: str = ""
+    speech: Any = None  # the LiveKit SpeechHandle playing it
+    finished: bool = False
 
 
 @dataclass
@@ -174,6 +181,7 @@ class Engine:
         self._history = llm.ChatContext.empty()
         self._writer: ConversationWriter | None = None
         self._reply: _Reply | None = None
+        self._speeches: list[Any] = []  # LiveKit SpeechHandles not yet done
         self._latency_mark: tuple[float, str] | None = None
         self._usage_by_response: dict[str, TurnUsage] = {}
         self._recorded_ids: set[str] = set()
@@ -431,6 +439,7 @@ class Engine:
         session.on("user_state_changed", current(self._on_user_state))
         session.on("user_input_transcribed", current(self._on_user_transcribed))
         session.on("conversation_item_added", current(self._on_item_added))
+        session.on("speech_created", current(self._on_speech_created))
         session.on("metrics_collected", current(self._on_metrics))
         session.on("error", current(self._on_error))
         session.on("close", current(self._on_close))
@@ -453,9 +462,26 @@ class Engine:
         if not ev.is_final and ev.transcript.strip():
             self._emit(UserTranscript(turn_id=ev.item_id or "", text=ev.transcript, final=False))
 
+    def _on_speech_created(self, live: _Live, ev: Any) -> None:
+        handle = ev.speech_handle
+        self._speeches.append(handle)
+        handle.add_done_callback(lambda done: self._on_speech_done(live, done))
+
+    def _on_speech_done(self, live: _Live, handle: Any) -> None:
+        with contextlib.suppress(ValueError):
+            self._speeches.remove(handle)
+        reply = self._reply
+        if live is self._live and reply is not None and reply.speech is handle and not reply.finished:
+            self._finish_reply(reply, reply.text, interrupted=handle.interrupted)
+
     def _on_generation_created(self, live: _Live, ev: Any) -> None:
-        if live is self._live and not live.closing and ev.response_id:
-            self._reply = _Reply(turn_id=ev.response_id)
+        if live is not self._live or live.closing or not ev.response_id:
+            return
+        previous = self._reply
+        if previous is not None and not previous.finished and previous.turn_id != ev.response_id:
+            self._finish_reply(previous, previous.text, interrupted=True)
+        speech = next((s for s in reversed(self._speeches) if not s.done()), None)
+        self._reply = _Reply(turn_id=ev.response_id, speech=speech)
 
     def _current_reply(self) -> _Reply:
         if self._reply is None:
@@ -464,7 +490,9 @@ class Engine:
 
     def _on_assistant_text(self, live: _Live, text: str) -> None:
         if live is self._live and not live.closing:
-            self._emit(AssistantText(turn_id=self._current_reply().turn_id, text=text, final=False))
+            reply = self._current_reply()
+            reply.text = text
+            self._emit(AssistantText(turn_id=reply.turn_id, text=text, final=False))
 
     def _close_latency(self, heard_at: float) -> None:
         if self._latency_mark is None:
@@ -500,18 +528,29 @@ class Engine:
             )
             return
         response_ids = list(item.metrics.get("provider_request_ids") or [])
-        reply = self._reply or _Reply(turn_id=response_ids[0] if response_ids else item.id)
-        if response_ids and reply.turn_id not in response_ids:
-            reply = _Reply(turn_id=response_ids[0])
-        self._reply = None
-        self._emit(AssistantText(turn_id=reply.turn_id, text=text, final=True, interrupted=item.interrupted))
+        reply = self._reply
+        if reply is None or (response_ids and reply.turn_id not in response_ids):
+            reply = _Reply(turn_id=response_ids[0] if response_ids else item.id)
+        self._finish_reply(
+            reply,
+            text,
+            interrupted=item.interrupted,
+            started_at=item.metrics.get("started_speaking_at") or item.created_at,
+        )
+
+    def _finish_reply(self, reply: _Reply, text: str, *, interrupted: bool, started_at: float | None = None) -> None:
+        reply.finished = True
+        if self._reply is reply:
+            self._reply = None
+        self._recorded_ids.add(reply.turn_id)
+        self._emit(AssistantText(turn_id=reply.turn_id, text=text, final=True, interrupted=interrupted))
         self._record(
             TurnRecord(
                 role="assistant",
                 text=text,
                 id=reply.turn_id,
-                interrupted=item.interrupted,
-                started_at=item.metrics.get("started_speaking_at") or item.created_at,
+                interrupted=interrupted,
+                started_at=started_at,
                 latency_s=reply.latency,
                 usage=self._usage_by_response.pop(reply.turn_id, None),
             )
