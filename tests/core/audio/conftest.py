@@ -24,6 +24,12 @@ def speech_wav(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="session")
+def short_speech_wav(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """About one second of speech, for tests that only need something audible."""
+    return make_speech(tmp_path_factory.mktemp("short"), "Testing, one, two.", name="short")
+
+
+@pytest.fixture(scope="session")
 def speech(speech_wav: Path) -> np.ndarray:
     return read_wav(speech_wav)
 

@@ -1,0 +1,135 @@
+"""The microphone seam on a real PortAudio stream: speech played into the virtual microphone
+arrives as 10 ms frames, also through the resampling path; nothing arrives while detached or
+muted; the loop is woken at most once per PortAudio block."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from azassist.core.audio.facade import DeviceAudioIO
+from azassist.core.audio.microphone import MicrophoneInput
+from azassist.core.audio.processing import ProcessingOptions
+from azassist.core.settings import AudioSettings
+from tests.core.audio.support import RATE, best_alignment, play_into_microphone, until
+
+pytestmark = [pytest.mark.audio, pytest.mark.asyncio, pytest.mark.timeout(60)]
+
+
+class FrameCollector:
+    """Reads the input like the session does, keeping every frame."""
+
+    def __init__(self, microphone: MicrophoneInput) -> None:
+        self.frames: list[np.ndarray] = []
+        self.sizes: set[tuple[int, int]] = set()
+        self._task = asyncio.create_task(self._run(microphone))
+
+    async def running(self) -> None:
+        """Wait until the stream really delivers (a sound server may take a moment)."""
+        await until(lambda: len(self.frames) > 10, 10, "microphone frames")
+
+    async def _run(self, microphone: MicrophoneInput) -> None:
+        async for frame in microphone:
+            self.sizes.add((frame.sample_rate, frame.samples_per_channel))
+            self.frames.append(np.frombuffer(frame.data, dtype=np.int16).copy())
+
+    @property
+    def samples(self) -> np.ndarray:
+        return np.concatenate(self.frames) if self.frames else np.zeros(0, np.int16)
+
+    async def stop(self) -> np.ndarray:
+        self._task.cancel()
+        try:
+            await self._task
+        except asyncio.CancelledError:
+            pass
+        return self.samples
+
+
+async def speak(path: Path) -> None:
+    player = play_into_microphone(path)
+    while player.poll() is None:
+        await asyncio.sleep(0.02)
+    assert player.returncode == 0
+    await asyncio.sleep(0.2)  # the last blocks are still on their way
+
+
+async def test_speech_arrives_as_10ms_frames(device_audio: DeviceAudioIO, speech_wav: Path, speech: np.ndarray) -> None:
+    collector = FrameCollector(device_audio.input)
+    await collector.running()
+    await speak(speech_wav)
+    heard = await collector.stop()
+    assert collector.sizes == {(RATE, 240)}
+    _, score = best_alignment(heard, speech)
+    assert score > 0.98
+    stats = device_audio.stats
+    # woken at most once per 20 ms PortAudio block, never once per frame
+    assert stats.input_wakeups <= stats.frames_delivered // 2 + 1
+
+
+async def test_resampled_input_matches(virtual_audio: object, speech_wav: Path, speech: np.ndarray) -> None:
+    """A device that will not do 24 kHz: captured at 48 kHz and resampled."""
+    audio = DeviceAudioIO(AudioSettings(), input_rate=48_000, output_rate=48_000)
+    audio.processor.configure(ProcessingOptions(False, False, False, False))
+    await audio.start()
+    try:
+        assert audio.stats.input_rate == 48_000 and audio.stats.output_rate == 48_000
+        collector = FrameCollector(audio.input)
+        await collector.running()
+        await speak(speech_wav)
+        heard = await collector.stop()
+    finally:
+        await audio.aclose()
+    assert collector.sizes == {(RATE, 240)}
+    _, score = best_alignment(heard, speech)
+    assert score > 0.98
+
+
+async def test_processing_keeps_speech(virtual_audio: object, speech_wav: Path, speech: np.ndarray) -> None:
+    """Echo cancellation, noise suppression, high-pass and gain on: near-end speech with no
+    far-end signal passes (filtered, so the match is looser)."""
+    audio = DeviceAudioIO(AudioSettings())
+    await audio.start()
+    try:
+        collector = FrameCollector(audio.input)
+        await collector.running()
+        await speak(speech_wav)
+        heard = await collector.stop()
+    finally:
+        await audio.aclose()
+    assert audio.processor.capture_frames > 0
+    _, score = best_alignment(heard, speech)
+    assert score > 0.6
+
+
+async def test_detached_or_muted_input_drops_frames(device_audio: DeviceAudioIO, short_speech_wav: Path) -> None:
+    microphone = device_audio.input
+    collector = FrameCollector(microphone)
+    await collector.running()
+
+    microphone.on_detached()  # what session.input.set_audio_enabled(False) does
+    await asyncio.sleep(0.05)
+    count = len(collector.frames)
+    await speak(short_speech_wav)
+    assert len(collector.frames) == count
+
+    microphone.on_attached()
+    device_audio.set_muted(True)
+    readings = []
+    unsubscribe = device_audio.subscribe_levels(readings.append)
+    await speak(short_speech_wav)
+    unsubscribe()
+    assert len(collector.frames) == count
+    assert readings and all(r.input_peak == float("-inf") for r in readings)
+
+    device_audio.set_muted(False)
+    readings.clear()
+    unsubscribe = device_audio.subscribe_levels(readings.append)
+    await speak(short_speech_wav)
+    unsubscribe()
+    await collector.stop()
+    assert len(collector.frames) > count + 50
+    assert max(r.input_peak for r in readings) > -30
