@@ -77,8 +77,13 @@ class Conversation:
         return [m.text_content or "" for m in self.messages if m.role == role]
 
     @property
-    def fatal_errors(self) -> list[Any]:
-        return [e for e in self.errors if not e.error.recoverable]
+    def fatal_errors(self) -> list[BaseException]:
+        """The exceptions behind unrecoverable ``error`` events (the session is dead after one)."""
+        return [e.error.error for e in self.errors if not e.error.recoverable]
+
+    @property
+    def recoverable_errors(self) -> list[BaseException]:
+        return [e.error.error for e in self.errors if e.error.recoverable]
 
     async def wait_for_reply(self, count: int = 1, timeout: float = 10.0) -> str:
         await until(lambda: len(self.said("assistant")) >= count, timeout=timeout,
