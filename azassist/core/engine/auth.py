@@ -74,10 +74,10 @@ class MemoryKeySource:
     """A key held for this run only (tests, the demo, a key typed but not saved)."""
 
     def __init__(self, key: Secret | None) -> None:
-        self._key = key
+        self.key = key
 
     def get_api_key(self, host: str) -> Secret | None:
-        return self._key
+        return self.key
 
 
 __all__ = [

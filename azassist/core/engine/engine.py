@@ -153,8 +153,8 @@ class Engine:
         min_push_to_talk_seconds: float = MIN_PUSH_TO_TALK_SECONDS,
     ) -> None:
         self.settings = settings
-        self._keys = keys
-        self._token_provider = token_provider
+        self.keys = keys
+        self.token_provider = token_provider
         self._audio_factory = audio
         self._conversations_dir = conversations_dir
         self._max_session_duration = max_session_duration
@@ -290,7 +290,7 @@ class Engine:
     async def _credentials(self) -> Credentials | Error:
         connection = self.settings.connection
         if connection.auth_mode is AuthMode.ENTRA_ID:
-            if self._token_provider is None:
+            if self.token_provider is None:
                 return Error(
                     ErrorKind.AUTH,
                     "Microsoft Entra ID sign-in is not set up in this version. Use an API key "
@@ -298,12 +298,12 @@ class Engine:
                     fatal=True,
                 )
             try:
-                token = await self._token_provider.get_token()
+                token = await self.token_provider.get_token()
             except TokenError as exc:
                 return Error(ErrorKind.AUTH, exc.message, redact(exc.detail), fatal=True)
             return Credentials(entra_token=token.reveal())
         try:
-            key = self._keys.get_api_key(connection.host) if self._keys else None
+            key = self.keys.get_api_key(connection.host) if self.keys else None
         except CredentialError as exc:
             return Error(ErrorKind.KEYRING, exc.message, redact(exc.detail), fatal=True)
         if not key:
