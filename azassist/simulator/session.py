@@ -18,7 +18,6 @@ import re
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field, replace
-from functools import lru_cache
 from typing import Any
 
 import numpy as np
@@ -100,17 +99,9 @@ class ActiveResponse:
         return np.concatenate(self.sent_audio)
 
 
-@lru_cache(maxsize=128)
 def _spoken(text: str, voice: str, speed: float) -> np.ndarray:
-    """Speech for reply text, cached: tests and the demo repeat the same sentences."""
-    try:
-        samples = speech.synthesize(
-            text, SAMPLE_RATE, voice=voice, words_per_minute=round(175 * speed)
-        )
-    except speech.SpeechUnavailableError:
-        samples = speech.speak_or_beep(text, SAMPLE_RATE, voice=voice)
-    samples.flags.writeable = False
-    return samples
+    """Speech for reply text in the session's voice and speed (tones without espeak)."""
+    return speech.speak_or_beep(text, SAMPLE_RATE, voice=voice, words_per_minute=round(175 * speed))
 
 
 def render_reply_audio(

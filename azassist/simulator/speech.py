@@ -169,13 +169,25 @@ def synthesize(
     """Speak ``text`` with espeak-ng; mono int16 samples at ``sample_rate``.
 
     ``voice`` may be a realtime voice name (``marin``...) or an espeak voice (``en-gb+f3``).
+    espeak-ng carries state from one utterance to the next, so the same text can come out a
+    little different each time; results are cached so that, within a process, the same
+    arguments always give the same samples (tests compare them). Returns a fresh copy.
     Raises SpeechUnavailableError when the library cannot load: callers that must always
     produce sound use :func:`speak_or_beep`.
     """
+    return _synthesize_cached(text, sample_rate, voice, words_per_minute).copy()
+
+
+@lru_cache(maxsize=256)
+def _synthesize_cached(
+    text: str, sample_rate: int, voice: str | None, words_per_minute: int
+) -> np.ndarray:
     engine = _engine()
     espeak_voice = VOICE_VARIANTS.get(voice or "", voice or DEFAULT_ESPEAK_VOICE)
     raw = engine.render(text, espeak_voice, words_per_minute)
-    return resample(raw, engine.sample_rate, sample_rate)
+    samples = resample(raw, engine.sample_rate, sample_rate)
+    samples.flags.writeable = False
+    return samples
 
 
 def beeps(text: str, sample_rate: int = 24_000) -> np.ndarray:
@@ -197,10 +209,16 @@ def beeps(text: str, sample_rate: int = 24_000) -> np.ndarray:
     return np.concatenate(parts)
 
 
-def speak_or_beep(text: str, sample_rate: int = 24_000, *, voice: str | None = None) -> np.ndarray:
+def speak_or_beep(
+    text: str,
+    sample_rate: int = 24_000,
+    *,
+    voice: str | None = None,
+    words_per_minute: int = 175,
+) -> np.ndarray:
     """Speech when espeak-ng works, else :func:`beeps` (logged once per process)."""
     try:
-        return synthesize(text, sample_rate, voice=voice)
+        return synthesize(text, sample_rate, voice=voice, words_per_minute=words_per_minute)
     except SpeechUnavailableError as exc:
         _warn_no_speech(str(exc))
         return beeps(text, sample_rate)

@@ -125,15 +125,12 @@ def _encode_with_av(pcm: np.ndarray, container_format: str, codec: str) -> bytes
 
 
 def _synthesize(request: dict[str, Any]) -> np.ndarray:
-    try:
-        return speech.synthesize(
-            request["input"],
-            SAMPLE_RATE,
-            voice=request["voice"],
-            words_per_minute=round(175 * request["speed"]),
-        )
-    except speech.SpeechUnavailableError:
-        return speech.speak_or_beep(request["input"], SAMPLE_RATE)
+    return speech.speak_or_beep(
+        request["input"],
+        SAMPLE_RATE,
+        voice=request["voice"],
+        words_per_minute=round(175 * request["speed"]),
+    )
 
 
 async def speech_response(request: web.Request, speech_request: dict[str, Any]) -> web.StreamResponse:

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import base64
+import contextlib
 import time
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+import aiohttp
 import numpy as np
 from livekit.agents import Agent, AgentSession, llm
 from livekit.agents.types import APIConnectOptions
@@ -130,5 +133,55 @@ async def start_conversation(
     return conversation
 
 
-def speech_seconds(samples: np.ndarray) -> float:
-    return len(samples) / 24_000
+class RawClient:
+    """A bare WebSocket client for protocol details the LiveKit client never exercises."""
+
+    def __init__(self, http: aiohttp.ClientSession, ws: aiohttp.ClientWebSocketResponse) -> None:
+        self._http = http
+        self.ws = ws
+        self.seen: list[dict[str, Any]] = []
+
+    @classmethod
+    @contextlib.asynccontextmanager
+    async def connect(
+        cls, server: LocalRealtimeServer, *, preview: bool = False, api_key: str = "test-key"
+    ) -> AsyncIterator[RawClient]:
+        base = server.endpoint.replace("http", "ws", 1)
+        if preview:
+            url = f"{base}/openai/realtime?api-version={PREVIEW_API_VERSION}&deployment={DEPLOYMENT}"
+        else:
+            url = f"{base}/openai/v1/realtime?model={DEPLOYMENT}"
+        async with aiohttp.ClientSession() as http:
+            async with http.ws_connect(url, headers={"api-key": api_key}) as ws:
+                client = cls(http, ws)
+                await client.next("session.created")
+                yield client
+
+    async def send(self, event: dict[str, Any]) -> str:
+        """Send with a fresh ``event_id`` (returned, to match error replies)."""
+        event = {"event_id": f"evt_{len(self.seen)}_{time.monotonic_ns()}", **event}
+        await self.ws.send_json(event)
+        return str(event["event_id"])
+
+    async def next(self, event_type: str, timeout: float = 5.0) -> dict[str, Any]:
+        """The next server event of ``event_type``; others are kept in ``seen``."""
+        deadline = time.monotonic() + timeout
+        while True:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise AssertionError(f"no {event_type} within {timeout} s")
+            event = await self.ws.receive_json(timeout=remaining)
+            self.seen.append(event)
+            if event["type"] == event_type:
+                return event
+
+    async def send_audio(self, samples: np.ndarray, chunk_ms: int = 100) -> None:
+        step = 24 * chunk_ms
+        for start in range(0, len(samples), step):
+            piece = np.ascontiguousarray(samples[start : start + step], dtype="<i2")
+            await self.send(
+                {"type": "input_audio_buffer.append", "audio": base64.b64encode(piece).decode()}
+            )
+
+    def types(self) -> list[str]:
+        return [e["type"] for e in self.seen]
