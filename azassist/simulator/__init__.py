@@ -63,43 +63,63 @@ Not simulated
     key), token accounting beyond estimates, real rate limits.
 """
 
-from .config import STRICT_ENV, SimulatorConfig
-from .faults import Faults
-from .protocol import Dialect, SessionConfig, TurnDetection
-from .responders import (
-    DemoResponder,
-    EchoResponder,
-    ErrorSpec,
-    Reply,
-    Responder,
-    ScriptedResponder,
-    Turn,
-    UserAudio,
-)
-from .server import LocalRealtimeServer, LoopbackOnlyError
-from .session import RealtimeConnection
-from .validation import Violation
-from .wire import WireEvent, WireLog
+from __future__ import annotations
 
-__all__ = [
-    "STRICT_ENV",
-    "DemoResponder",
-    "Dialect",
-    "EchoResponder",
-    "ErrorSpec",
-    "Faults",
-    "LocalRealtimeServer",
-    "LoopbackOnlyError",
-    "RealtimeConnection",
-    "Reply",
-    "Responder",
-    "ScriptedResponder",
-    "SessionConfig",
-    "SimulatorConfig",
-    "Turn",
-    "TurnDetection",
-    "UserAudio",
-    "Violation",
-    "WireEvent",
-    "WireLog",
-]
+import importlib
+from typing import TYPE_CHECKING, Any
+
+# Lazy exports: importing the package (``python -m azassist.simulator``, ``speech`` alone)
+# must not pay for aiohttp and the openai models until a server is actually wanted.
+_EXPORTS: dict[str, str] = {
+    "STRICT_ENV": "config",
+    "SimulatorConfig": "config",
+    "Faults": "faults",
+    "Dialect": "protocol",
+    "SessionConfig": "protocol",
+    "TurnDetection": "protocol",
+    "DemoResponder": "responders",
+    "EchoResponder": "responders",
+    "ErrorSpec": "responders",
+    "Reply": "responders",
+    "Responder": "responders",
+    "ScriptedResponder": "responders",
+    "Turn": "responders",
+    "UserAudio": "responders",
+    "LocalRealtimeServer": "server",
+    "LoopbackOnlyError": "net",
+    "RealtimeConnection": "session",
+    "Violation": "validation",
+    "WireEvent": "wire",
+    "WireLog": "wire",
+}
+
+__all__ = sorted(_EXPORTS)
+
+if TYPE_CHECKING:
+    from .config import STRICT_ENV, SimulatorConfig
+    from .faults import Faults
+    from .net import LoopbackOnlyError
+    from .protocol import Dialect, SessionConfig, TurnDetection
+    from .responders import (
+        DemoResponder,
+        EchoResponder,
+        ErrorSpec,
+        Reply,
+        Responder,
+        ScriptedResponder,
+        Turn,
+        UserAudio,
+    )
+    from .server import LocalRealtimeServer
+    from .session import RealtimeConnection
+    from .validation import Violation
+    from .wire import WireEvent, WireLog
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f".{module}", __name__), name)
+    globals()[name] = value
+    return value

@@ -15,9 +15,9 @@ import os
 import signal
 import sys
 
-from .responders import RESPONDERS
 
 API_KEY_ENV = "AZASSIST_SIMULATOR_API_KEY"
+RESPONDER_NAMES = ("demo", "echo", "scripted")  # kept in step with responders.RESPONDERS
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -34,7 +34,7 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--api-key-stdin", action="store_true", help="read the key from the first line of stdin"
     )
-    parser.add_argument("--responder", choices=sorted(RESPONDERS), default="demo")
+    parser.add_argument("--responder", choices=RESPONDER_NAMES, default="demo")
     parser.add_argument(
         "--deployment",
         action="append",
@@ -95,6 +95,13 @@ def main(argv: list[str] | None = None) -> int:
         level=logging.DEBUG if args.verbose else logging.INFO,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
+    from .net import LoopbackOnlyError, resolve_loopback
+
+    try:
+        resolve_loopback(args.host)  # before the slow imports: fail fast and clearly
+    except LoopbackOnlyError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     api_key = _read_key(args)
     if not api_key:
         print(

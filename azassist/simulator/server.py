@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hmac
-import ipaddress
 import json
 import logging
 import socket
@@ -16,6 +15,7 @@ from aiohttp import web
 
 from .config import SimulatorConfig
 from .faults import Faults
+from .net import LoopbackOnlyError, resolve_loopback
 from .protocol import Dialect
 from .responders import Responder, ScriptedResponder, make_responder
 from .session import RealtimeConnection
@@ -24,6 +24,8 @@ from .validation import EventValidator, Violation
 from .wire import WireLog
 
 logger = logging.getLogger(__name__)
+
+__all__ = ["LocalRealtimeServer", "LoopbackOnlyError"]
 
 # Bodies shaped like Azure's (the LiveKit client loses them, the TTS client shows them).
 _UNAUTHORIZED = {
@@ -42,28 +44,6 @@ _DEPLOYMENT_NOT_FOUND = {
     }
 }
 _NOT_FOUND = {"error": {"code": "404", "message": "Resource not found"}}
-
-
-class LoopbackOnlyError(ValueError):
-    """The simulator refuses to listen anywhere but on this machine."""
-
-
-def resolve_loopback(host: str) -> str:
-    """The loopback address to bind for ``host``; LoopbackOnlyError for anything else."""
-    candidate = "127.0.0.1" if host == "localhost" else host
-    try:
-        address = ipaddress.ip_address(candidate)
-    except ValueError:
-        raise LoopbackOnlyError(
-            f"the simulator only binds loopback addresses (127.0.0.1, ::1, localhost), "
-            f"not {host!r}"
-        ) from None
-    if not address.is_loopback:
-        raise LoopbackOnlyError(
-            f"the simulator only binds loopback addresses (127.0.0.1, ::1, localhost), not "
-            f"{host!r}: it has a fixed test key and must not be reachable from other machines"
-        )
-    return str(address)
 
 
 class LocalRealtimeServer:
