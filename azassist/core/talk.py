@@ -281,6 +281,7 @@ async def _talk(options: TalkOptions, paths: AppPaths) -> int:
         ConnectionState,
         Error,
         ErrorKind,
+        Levels,
         Notice,
         StateChanged,
         UserTranscript,
@@ -301,7 +302,8 @@ async def _talk(options: TalkOptions, paths: AppPaths) -> int:
     )
 
     def on_event(event: Any) -> None:
-        run.last_change = time.monotonic()
+        if not isinstance(event, Levels):
+            run.last_change = time.monotonic()
         if isinstance(event, StateChanged):
             run.activity = event.activity
             if event.connection is ConnectionState.CONNECTED and not run.connected.is_set():

@@ -180,6 +180,7 @@ class Engine:
         # the conversation: survives reconnects, ends with new_conversation()
         self._history = llm.ChatContext.empty()
         self._writer: ConversationWriter | None = None
+        self._conversation_path: Path | None = None
         self._reply: _Reply | None = None
         self._speeches: list[Any] = []  # LiveKit SpeechHandles not yet done
         self._latency_mark: tuple[float, str] | None = None
@@ -210,7 +211,7 @@ class Engine:
     @property
     def conversation_path(self) -> Path | None:
         """The file of the current conversation, once its first turn is saved."""
-        return self._writer.path if self._writer else None
+        return self._conversation_path
 
     @property
     def total_tokens(self) -> tuple[int, int]:
@@ -905,6 +906,7 @@ class Engine:
         if self._writer is not None:
             self._writer.close()
             self._writer = None
+        self._conversation_path = None
         self._history = llm.ChatContext.empty()
         self.turns = []
         self._recorded_ids.clear()
@@ -947,6 +949,7 @@ class Engine:
         try:
             if self._writer is None:
                 self._writer = ConversationWriter(self._conversations_dir, conversation_header(self.settings))
+                self._conversation_path = self._writer.path
             self._writer.append(turn)
         except OSError as exc:
             self._emit(
