@@ -93,7 +93,28 @@ _EXPORTS: dict[str, str] = {
     "WireLog": "wire",
 }
 
-__all__ = sorted(_EXPORTS)
+__all__ = [
+    "STRICT_ENV",
+    "DemoResponder",
+    "Dialect",
+    "EchoResponder",
+    "ErrorSpec",
+    "Faults",
+    "LocalRealtimeServer",
+    "LoopbackOnlyError",
+    "RealtimeConnection",
+    "Reply",
+    "Responder",
+    "ScriptedResponder",
+    "SessionConfig",
+    "SimulatorConfig",
+    "Turn",
+    "TurnDetection",
+    "UserAudio",
+    "Violation",
+    "WireEvent",
+    "WireLog",
+]
 
 if TYPE_CHECKING:
     from .config import STRICT_ENV, SimulatorConfig

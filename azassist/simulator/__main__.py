@@ -15,7 +15,6 @@ import os
 import signal
 import sys
 
-
 API_KEY_ENV = "AZASSIST_SIMULATOR_API_KEY"
 RESPONDER_NAMES = ("demo", "echo", "scripted")  # kept in step with responders.RESPONDERS
 

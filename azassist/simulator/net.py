@@ -22,7 +22,6 @@ def resolve_loopback(host: str) -> str:
         address = None
     if address is None or not address.is_loopback:
         raise LoopbackOnlyError(
-            f"the simulator only binds loopback addresses (127.0.0.1, ::1, localhost), "
-            f"not {host!r}"
+            f"the simulator only binds loopback addresses (127.0.0.1, ::1, localhost), not {host!r}"
         )
     return str(address)

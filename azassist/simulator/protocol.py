@@ -135,7 +135,8 @@ def number_in_range(param: str, value: Any, low: float | None, high: float | Non
     is_int = isinstance(value, int) and not isinstance(value, bool)
     if not (is_int or isinstance(value, float)):
         raise ProtocolError(
-            f"Invalid type for '{param}': expected a decimal, but got {type(value).__name__} instead.",
+            f"Invalid type for '{param}': expected a decimal, "
+            f"but got {type(value).__name__} instead.",
             code="invalid_type",
             param=param,
         )

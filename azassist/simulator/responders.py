@@ -150,7 +150,9 @@ class ScriptedResponder(Responder):
         """Answer the next response.create with an ``error`` event instead of a response."""
         self._replies.append(Reply(error=ErrorSpec(code, message, type, close)))
 
-    def queue_failure(self, code: str, message: str | None = None, *, type: str | None = None) -> None:
+    def queue_failure(
+        self, code: str, message: str | None = None, *, type: str | None = None
+    ) -> None:
         """Let the next response start, then end it with ``status: failed``."""
         self._replies.append(Reply(failure=ErrorSpec(code, message, type)))
 
@@ -175,11 +177,15 @@ class ScriptedResponder(Responder):
 
 
 _DEMO_ANSWERS: tuple[tuple[str, str], ...] = (
-    (r"\b(hello|hi|hey|good (morning|afternoon|evening))\b",
-     "Hello! I'm the offline demo voice. I run on this computer, so I only know a few things."),
-    (r"\b(help|what can you do)\b",
-     "In the demo I can greet you, tell the time and tell a joke. "
-     "Add your Azure OpenAI deployment in Settings to talk to a real model."),
+    (
+        r"\b(hello|hi|hey|good (morning|afternoon|evening))\b",
+        "Hello! I'm the offline demo voice. I run on this computer, so I only know a few things.",
+    ),
+    (
+        r"\b(help|what can you do)\b",
+        "In the demo I can greet you, tell the time and tell a joke. "
+        "Add your Azure OpenAI deployment in Settings to talk to a real model.",
+    ),
     (r"\btime\b", "__time__"),
     (r"\b(your name|who are you)\b", "I'm the azassist demo voice, a stand-in for a real model."),
     (r"\bjoke\b", "Why did the microphone blush? Because it heard everything."),
@@ -217,7 +223,9 @@ class DemoResponder(Responder):
 
 
 def _typed_text(item: ConversationItem) -> str:
-    return " ".join(p.get("text", "") for p in item.content if p.get("type") == "input_text").strip()
+    return " ".join(
+        p.get("text", "") for p in item.content if p.get("type") == "input_text"
+    ).strip()
 
 
 RESPONDERS: dict[str, type[Responder]] = {

@@ -83,7 +83,7 @@ class LocalRealtimeServer:
 
     @property
     def endpoint(self) -> str:
-        """``http://127.0.0.1:PORT``: what ``RealtimeModel.with_azure(azure_endpoint=...)`` takes."""
+        """``http://127.0.0.1:PORT``, the ``azure_endpoint`` for ``RealtimeModel.with_azure``."""
         host = f"[{self.host}]" if ":" in self.host else self.host
         return f"http://{host}:{self.port}"
 
@@ -170,7 +170,9 @@ class LocalRealtimeServer:
                 offered = authorization[len("Bearer ") :]
         return offered is not None and hmac.compare_digest(offered.encode(), expected)
 
-    def _refusal(self, request: web.Request, deployment: str | None, known: Sequence[str]) -> web.Response | None:
+    def _refusal(
+        self, request: web.Request, deployment: str | None, known: Sequence[str]
+    ) -> web.Response | None:
         if not self._authorized(request):
             return web.json_response(_UNAUTHORIZED, status=401)
         if deployment is None:

@@ -223,7 +223,10 @@ class RealtimeConnection:
         if max_seconds:
             self._spawn(self._expire_after(max_seconds))
         self.send(
-            {"type": "session.created", "session": render_session(self.config, self.dialect, self.id)}
+            {
+                "type": "session.created",
+                "session": render_session(self.config, self.dialect, self.id),
+            }
         )
         try:
             async for message in self._ws:
@@ -341,7 +344,15 @@ class RealtimeConnection:
             except (ConnectionError, RuntimeError):
                 return  # the client went away; the reader loop ends the session
             self._sent.append(
-                WireEvent("sent", stamp, self.id, wire_type, framed, text if framed is None else None, fault)
+                WireEvent(
+                    "sent",
+                    stamp,
+                    self.id,
+                    wire_type,
+                    framed,
+                    text if framed is None else None,
+                    fault,
+                )
             )
             if self._validator is not None and not fault:
                 self._validator.check(text, wire_type, self.dialect, "sent", self.id)
@@ -408,7 +419,10 @@ class RealtimeConnection:
         if turn_detection_changed:
             self._rebuild_turn_detection()
         self.send(
-            {"type": "session.updated", "session": render_session(self.config, self.dialect, self.id)}
+            {
+                "type": "session.updated",
+                "session": render_session(self.config, self.dialect, self.id),
+            }
         )
 
     def _rebuild_turn_detection(self) -> None:
@@ -449,7 +463,9 @@ class RealtimeConnection:
             data = base64.b64decode(encoded, validate=True)
         except (binascii.Error, ValueError):
             raise ProtocolError(
-                f"Invalid '{param}': expected base64-encoded audio.", code="invalid_value", param=param
+                f"Invalid '{param}': expected base64-encoded audio.",
+                code="invalid_value",
+                param=param,
             ) from None
         if len(data) % 2:
             raise ProtocolError(
@@ -534,7 +550,11 @@ class RealtimeConnection:
         )
         self.items.append(item)
         self.send(
-            {"type": "input_audio_buffer.committed", "previous_item_id": previous, "item_id": item_id}
+            {
+                "type": "input_audio_buffer.committed",
+                "previous_item_id": previous,
+                "item_id": item_id,
+            }
         )
         self._send_item_added(item, previous, done=True)
         if self.config.transcription is not None:
@@ -574,9 +594,13 @@ class RealtimeConnection:
 
     def _send_item_added(self, item: ConversationItem, previous: str | None, *, done: bool) -> None:
         rendered = item.render(self.dialect)
-        self.send({"type": "conversation.item.added", "previous_item_id": previous, "item": rendered})
+        self.send(
+            {"type": "conversation.item.added", "previous_item_id": previous, "item": rendered}
+        )
         if done:
-            self.send({"type": "conversation.item.done", "previous_item_id": previous, "item": rendered})
+            self.send(
+                {"type": "conversation.item.done", "previous_item_id": previous, "item": rendered}
+            )
 
     def _index_of(self, item_id: Any) -> int | None:
         return next((n for n, i in enumerate(self.items) if i.id == item_id), None)
@@ -759,7 +783,9 @@ class RealtimeConnection:
             input_audio_s=sum(i.audio_seconds for i in conversation if i.role == "user"),
         )
         self._response = response
-        self.send({"type": "response.created", "response": self._render_response(response, "in_progress")})
+        self.send(
+            {"type": "response.created", "response": self._render_response(response, "in_progress")}
+        )
         if stall or reply.stall:
             reply = replace(reply, stall=True)
         response.task = asyncio.create_task(
@@ -863,7 +889,9 @@ class RealtimeConnection:
         if not response.out_of_band:
             self._send_item_added(item, response.previous_item_id, done=False)
         part: JsonDict = (
-            {"type": "audio", "transcript": ""} if response.audio_out else {"type": "text", "text": ""}
+            {"type": "audio", "transcript": ""}
+            if response.audio_out
+            else {"type": "text", "text": ""}
         )
         item.content = [
             {"type": "output_audio", "transcript": ""}
@@ -930,7 +958,9 @@ class RealtimeConnection:
             response.sent_text += word
         self._close_streams(response)
 
-    async def _stream_text(self, response: ActiveResponse, text: str, drop_after: int | None) -> None:
+    async def _stream_text(
+        self, response: ActiveResponse, text: str, drop_after: int | None
+    ) -> None:
         ids = self._part_ids(response)
         pace = self._settings.pace
         for count, word in enumerate(_WORD.findall(text), start=1):
@@ -980,7 +1010,9 @@ class RealtimeConnection:
                 part = {"type": "text", "text": response.sent_text}
                 item.content = [{"type": "output_text", "text": response.sent_text}]
             item.status = "completed" if status == "completed" else "incomplete"
-            self.send({"type": "response.content_part.done", **self._part_ids(response), "part": part})
+            self.send(
+                {"type": "response.content_part.done", **self._part_ids(response), "part": part}
+            )
             rendered = item.render(self.dialect)
             self.send(
                 {

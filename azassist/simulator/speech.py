@@ -92,7 +92,7 @@ class _Espeak:
         self._lib.espeak_SetSynthCallback(self._callback)
         self._lock = threading.Lock()
 
-    def _on_samples(self, wav: ctypes._Pointer, count: int, _events: int) -> int:
+    def _on_samples(self, wav: ctypes._Pointer[ctypes.c_short], count: int, _events: int) -> int:
         if wav and count > 0:
             self._chunks.append(np.ctypeslib.as_array(wav, shape=(count,)).copy())
         return 0  # 0 = keep going

@@ -110,13 +110,12 @@ def _encode_with_av(pcm: np.ndarray, container_format: str, codec: str) -> bytes
     import av
 
     out = io.BytesIO()
-    rate = SAMPLE_RATE
-    samples = pcm
     with av.open(out, mode="w", format=container_format) as container:
-        stream = container.add_stream(codec, rate=rate)
+        stream = container.add_stream(codec, rate=SAMPLE_RATE)
+        assert isinstance(stream, av.audio.stream.AudioStream)
         stream.layout = "mono"
-        frame = av.AudioFrame.from_ndarray(samples.reshape(1, -1), format="s16", layout="mono")
-        frame.sample_rate = rate
+        frame = av.AudioFrame.from_ndarray(pcm.reshape(1, -1), format="s16", layout="mono")
+        frame.sample_rate = SAMPLE_RATE
         for packet in stream.encode(frame):
             container.mux(packet)
         for packet in stream.encode(None):
@@ -133,7 +132,9 @@ def _synthesize(request: dict[str, Any]) -> np.ndarray:
     )
 
 
-async def speech_response(request: web.Request, speech_request: dict[str, Any]) -> web.StreamResponse:
+async def speech_response(
+    request: web.Request, speech_request: dict[str, Any]
+) -> web.StreamResponse:
     """Synthesise and answer, as one body or as server-sent events."""
     samples = await asyncio.to_thread(_synthesize, speech_request)
     response_format = speech_request["response_format"]

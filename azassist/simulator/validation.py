@@ -17,7 +17,7 @@ import time
 import typing
 from collections.abc import Iterable
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache
 from typing import Any, Literal
 
 from pydantic import BaseModel, ValidationError
@@ -63,13 +63,13 @@ def _by_type(union: Any) -> dict[str, type[BaseModel]]:
     return table
 
 
-@lru_cache(maxsize=None)
+@cache
 def event_models(dialect: Dialect, direction: Direction) -> dict[str, type[BaseModel]]:
     """type -> model for events a server sends (``sent``) or receives, in ``dialect``."""
     if dialect is Dialect.GA:
         from openai.types.realtime import RealtimeClientEvent, RealtimeServerEvent
     else:
-        from openai.types.beta.realtime import (  # type: ignore[assignment]
+        from openai.types.beta.realtime import (
             RealtimeClientEvent,
             RealtimeServerEvent,
         )
@@ -92,7 +92,9 @@ def _unknown_fields(value: Any, path: str) -> list[str]:
     return found
 
 
-def check_event(raw_json: str, event_type: str, dialect: Dialect, direction: Direction) -> str | None:
+def check_event(
+    raw_json: str, event_type: str, dialect: Dialect, direction: Direction
+) -> str | None:
     """None when the event is valid, else a one-line description of what is wrong."""
     model = event_models(dialect, direction).get(event_type)
     if model is None:
@@ -117,7 +119,12 @@ class EventValidator:
         self.violations: list[Violation] = []
 
     def check(
-        self, raw_json: str, event_type: str, dialect: Dialect, direction: Direction, session_id: str
+        self,
+        raw_json: str,
+        event_type: str,
+        dialect: Dialect,
+        direction: Direction,
+        session_id: str,
     ) -> Violation | None:
         problem = check_event(raw_json, event_type, dialect, direction)
         if problem is None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from collections import deque
 from collections.abc import Callable, Iterator
@@ -85,9 +86,7 @@ class WireLog:
                 if remaining <= 0:
                     raise TimeoutError("no matching wire event within the timeout")
                 self._changed.clear()
-                try:
+                with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._changed.wait(), remaining)
-                except asyncio.TimeoutError:
-                    pass
         finally:
             self._waiters -= 1

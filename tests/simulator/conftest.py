@@ -40,7 +40,9 @@ async def start_simulator() -> AsyncIterator[StartSimulator]:
     """
     servers: list[tuple[LocalRealtimeServer, bool]] = []
 
-    async def start(*, allow_invalid_client_events: bool = False, **overrides: Any) -> LocalRealtimeServer:
+    async def start(
+        *, allow_invalid_client_events: bool = False, **overrides: Any
+    ) -> LocalRealtimeServer:
         options: dict[str, Any] = {
             "api_key": API_KEY,
             "deployments": (DEPLOYMENT,),

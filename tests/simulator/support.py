@@ -8,12 +8,13 @@ import contextlib
 import time
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 import aiohttp
 import numpy as np
 from livekit.agents import Agent, AgentSession, llm
 from livekit.agents.types import APIConnectOptions
+from livekit.agents.voice.turn import TurnHandlingOptions
 from livekit.plugins import openai
 
 from azassist.core.audio.memory import ArrayAudioInput, CaptureAudioOutput
@@ -68,7 +69,7 @@ class Conversation:
     """One AgentSession wired to array input and capture output, with everything it emitted."""
 
     model: openai.realtime.RealtimeModel
-    session: AgentSession
+    session: AgentSession[None]
     mic: ArrayAudioInput
     speaker: CaptureAudioOutput
     messages: list[llm.ChatMessage] = field(default_factory=list)
@@ -103,12 +104,12 @@ async def start_conversation(
     *,
     mic_pace: float = 0.0,
     speaker_pace: float = 0.0,
-    turn_detection: str = "realtime_llm",
+    turn_detection: Literal["realtime_llm", "manual"] = "realtime_llm",
 ) -> Conversation:
-    session = AgentSession(
+    session: AgentSession[None] = AgentSession(
         llm=model,
         vad=None,
-        turn_handling={"turn_detection": turn_detection},
+        turn_handling=TurnHandlingOptions(turn_detection=turn_detection),
         aec_warmup_duration=None,
         user_away_timeout=None,
     )
@@ -148,14 +149,18 @@ class RawClient:
     ) -> AsyncIterator[RawClient]:
         base = server.endpoint.replace("http", "ws", 1)
         if preview:
-            url = f"{base}/openai/realtime?api-version={PREVIEW_API_VERSION}&deployment={DEPLOYMENT}"
+            url = (
+                f"{base}/openai/realtime?api-version={PREVIEW_API_VERSION}&deployment={DEPLOYMENT}"
+            )
         else:
             url = f"{base}/openai/v1/realtime?model={DEPLOYMENT}"
-        async with aiohttp.ClientSession() as http:
-            async with http.ws_connect(url, headers={"api-key": api_key}) as ws:
-                client = cls(http, ws)
-                await client.next("session.created")
-                yield client
+        async with (
+            aiohttp.ClientSession() as http,
+            http.ws_connect(url, headers={"api-key": api_key}) as ws,
+        ):
+            client = cls(http, ws)
+            await client.next("session.created")
+            yield client
 
     async def send(self, event: dict[str, Any]) -> str:
         """Send with a fresh ``event_id`` (returned, to match error replies)."""
@@ -170,7 +175,7 @@ class RawClient:
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 raise AssertionError(f"no {event_type} within {timeout} s")
-            event = await self.ws.receive_json(timeout=remaining)
+            event: dict[str, Any] = await self.ws.receive_json(timeout=remaining)
             self.seen.append(event)
             if event["type"] == event_type:
                 return event
@@ -180,7 +185,10 @@ class RawClient:
         for start in range(0, len(samples), step):
             piece = np.ascontiguousarray(samples[start : start + step], dtype="<i2")
             await self.send(
-                {"type": "input_audio_buffer.append", "audio": base64.b64encode(piece).decode()}
+                {
+                    "type": "input_audio_buffer.append",
+                    "audio": base64.b64encode(piece.tobytes()).decode(),
+                }
             )
 
     def types(self) -> list[str]:

@@ -75,9 +75,10 @@ async def test_typed_message_gets_a_spoken_reply_with_transcript(
         # Everything the server said was played: the speaker holds the reply's audio.
         session = server.sessions[0]
         reply_item = session.items[-1]
-        assert reply_item.role == "assistant" and reply_item.audio is not None
-        await until(lambda: len(conversation.speaker.heard) >= len(reply_item.audio))
-        assert np.array_equal(conversation.speaker.heard, reply_item.audio)
+        reply_audio = reply_item.audio
+        assert reply_item.role == "assistant" and reply_audio is not None
+        await until(lambda: len(conversation.speaker.heard) >= len(reply_audio))
+        assert np.array_equal(conversation.speaker.heard, reply_audio)
 
         # The wire: full event order, metadata echoed, usage present.
         wire = [e.type for e in server.sent]
@@ -185,9 +186,11 @@ async def test_manual_turn_commits_only_what_was_spoken(start_simulator: StartSi
     session = conversation.session
     try:
         await until(
-            lambda: server.sessions
-            and server.received.of_type("session.update")
-            and server.sessions[0].config.turn_detection is None,
+            lambda: (
+                server.sessions
+                and server.received.of_type("session.update")
+                and server.sessions[0].config.turn_detection is None
+            ),
             what="turn detection off on the server",
         )
         session.input.set_audio_enabled(False)
@@ -275,7 +278,9 @@ async def test_echo_responder_plays_the_utterance_back(start_simulator: StartSim
         await conversation.aclose()
 
 
-async def test_demo_responder_answers_typed_and_spoken_input(start_simulator: StartSimulator) -> None:
+async def test_demo_responder_answers_typed_and_spoken_input(
+    start_simulator: StartSimulator,
+) -> None:
     server = await start_simulator(responder="demo")
     conversation = await start_conversation(make_model(server))
     try:

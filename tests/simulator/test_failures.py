@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import socket
+from typing import Any
 
 import aiohttp
 import pytest
@@ -83,10 +84,12 @@ async def test_unknown_deployments_and_paths_get_404(
     start_simulator: StartSimulator, path: str, code: str
 ) -> None:
     server = await start_simulator()
-    async with aiohttp.ClientSession() as http:
-        async with http.get(server.endpoint + path, headers={"api-key": API_KEY}) as response:
-            assert response.status == 404
-            assert (await response.json())["error"]["code"] == code
+    async with (
+        aiohttp.ClientSession() as http,
+        http.get(server.endpoint + path, headers={"api-key": API_KEY}) as response,
+    ):
+        assert response.status == 404
+        assert (await response.json())["error"]["code"] == code
 
 
 # --------------------------------------------------------------------------- through LiveKit
@@ -110,7 +113,7 @@ async def test_wrong_key_is_fatal_for_the_default_client(start_simulator: StartS
     ids=["401", "404"],
 )
 async def test_handshake_refusals_reach_the_client(
-    start_simulator: StartSimulator, options: dict[str, str], status: int
+    start_simulator: StartSimulator, options: dict[str, Any], status: int
 ) -> None:
     server = await start_simulator()
     conversation = await start_conversation(make_model(server, fast_retries=True, **options))
@@ -189,7 +192,9 @@ async def test_recoverable_error_event_is_reported_and_the_session_goes_on(
 
 
 @pytest.mark.parametrize("code", ["invalid_api_key", "insufficient_quota"])
-async def test_fatal_error_codes_end_the_session(start_simulator: StartSimulator, code: str) -> None:
+async def test_fatal_error_codes_end_the_session(
+    start_simulator: StartSimulator, code: str
+) -> None:
     server = await start_simulator()
     conversation = await start_conversation(make_model(server))
     try:

@@ -50,7 +50,11 @@ async def test_session_update_is_applied_and_reflected(start_simulator: StartSim
         assert updated["audio"]["output"]["voice"] == "marin"
         assert updated["audio"]["output"]["speed"] == 1.2
         td = updated["audio"]["input"]["turn_detection"]
-        assert (td["threshold"], td["prefix_padding_ms"], td["silence_duration_ms"]) == (0.7, 100, 500)
+        assert (td["threshold"], td["prefix_padding_ms"], td["silence_duration_ms"]) == (
+            0.7,
+            100,
+            500,
+        )
         assert updated["audio"]["input"]["transcription"] == {"model": "whisper-1"}
         config = server.sessions[0].config
         assert config.voice == "marin" and config.turn_detection is not None
@@ -67,7 +71,11 @@ async def test_session_update_is_applied_and_reflected(start_simulator: StartSim
             "session.audio.input.turn_detection.threshold",
         ),
         (
-            {"audio": {"input": {"turn_detection": {"type": "server_vad", "silence_duration_ms": -1}}}},
+            {
+                "audio": {
+                    "input": {"turn_detection": {"type": "server_vad", "silence_duration_ms": -1}}
+                }
+            },
             "integer_below_min_value",
             "session.audio.input.turn_detection.silence_duration_ms",
         ),
@@ -106,7 +114,13 @@ async def test_temperature_is_unknown_on_ga(start_simulator: StartSimulator) -> 
 
 @pytest.mark.parametrize(
     ("temperature", "code"),
-    [(0.9, None), (0.6, None), (1.2, None), (0.5, "decimal_below_min_value"), (1.3, "decimal_above_max_value")],
+    [
+        (0.9, None),
+        (0.6, None),
+        (1.2, None),
+        (0.5, "decimal_below_min_value"),
+        (1.3, "decimal_above_max_value"),
+    ],
 )
 async def test_preview_temperature_range(
     start_simulator: StartSimulator, temperature: float, code: str | None
@@ -181,10 +195,18 @@ async def test_items_create_delete_truncate_retrieve(start_simulator: StartSimul
     server = await start_simulator()
     server.scripted.queue_reply("One two three four five six.")
     async with RawClient.connect(server) as client:
-        first = {"id": "item_first", "type": "message", "role": "user",
-                 "content": [{"type": "input_text", "text": "first"}]}  # fmt: skip
-        zeroth = {"id": "item_zeroth", "type": "message", "role": "system",
-                  "content": [{"type": "input_text", "text": "zeroth"}]}  # fmt: skip
+        first = {
+            "id": "item_first",
+            "type": "message",
+            "role": "user",
+            "content": [{"type": "input_text", "text": "first"}],
+        }
+        zeroth = {
+            "id": "item_zeroth",
+            "type": "message",
+            "role": "system",
+            "content": [{"type": "input_text", "text": "zeroth"}],
+        }
         await client.send({"type": "conversation.item.create", "item": first})
         added = await client.next("conversation.item.added")
         assert added["item"]["id"] == "item_first" and added["previous_item_id"] is None
@@ -204,15 +226,23 @@ async def test_items_create_delete_truncate_retrieve(start_simulator: StartSimul
         reply_ms = int(server.sessions[0].item(reply_id).audio_seconds * 1000)  # type: ignore[union-attr]
 
         too_far = await client.send(
-            {"type": "conversation.item.truncate", "item_id": reply_id, "content_index": 0,
-             "audio_end_ms": reply_ms + 500}  # fmt: skip
+            {
+                "type": "conversation.item.truncate",
+                "item_id": reply_id,
+                "content_index": 0,
+                "audio_end_ms": reply_ms + 500,
+            }
         )
         error = (await client.next("error"))["error"]
         assert error["event_id"] == too_far and "shorter than" in error["message"]
 
         await client.send(
-            {"type": "conversation.item.truncate", "item_id": reply_id, "content_index": 0,
-             "audio_end_ms": 300}  # fmt: skip
+            {
+                "type": "conversation.item.truncate",
+                "item_id": reply_id,
+                "content_index": 0,
+                "audio_end_ms": 300,
+            }
         )
         truncated = await client.next("conversation.item.truncated")
         assert truncated["audio_end_ms"] == 300
@@ -268,11 +298,24 @@ async def test_vad_threshold_follows_the_session(
     server = await start_simulator()
     async with RawClient.connect(server) as client:
         await client.send(
-            ga_update(audio={"input": {"turn_detection": {
-                "type": "server_vad", "threshold": threshold, "create_response": False}}})  # fmt: skip
+            ga_update(
+                audio={
+                    "input": {
+                        "turn_detection": {
+                            "type": "server_vad",
+                            "threshold": threshold,
+                            "create_response": False,
+                        }
+                    }
+                }
+            )
         )
         await client.next("session.updated")
-        await client.send_audio(np.concatenate([silence(0.5), scaled(synthesize("Hello there, how are you?"), gain), silence(1.0)]))
+        await client.send_audio(
+            np.concatenate(
+                [silence(0.5), scaled(synthesize("Hello there, how are you?"), gain), silence(1.0)]
+            )
+        )
         await client.send({"type": "input_audio_buffer.clear"})  # a fence: all audio was judged
         await client.next("input_audio_buffer.cleared")
         assert ("input_audio_buffer.speech_started" in client.types()) is fires
@@ -299,8 +342,18 @@ async def test_vad_silence_duration_and_prefix_padding(start_simulator: StartSim
     server = await start_simulator()
     async with RawClient.connect(server) as client:
         await client.send(
-            ga_update(audio={"input": {"turn_detection": {"type": "server_vad",
-                "prefix_padding_ms": 500, "silence_duration_ms": 700, "create_response": False}}})  # fmt: skip
+            ga_update(
+                audio={
+                    "input": {
+                        "turn_detection": {
+                            "type": "server_vad",
+                            "prefix_padding_ms": 500,
+                            "silence_duration_ms": 700,
+                            "create_response": False,
+                        }
+                    }
+                }
+            )
         )
         await client.next("session.updated")
         speech = synthesize("One. Two.")  # a short pause between the words: not a turn end
@@ -325,11 +378,15 @@ async def test_semantic_vad_is_accepted_and_detects_turns(start_simulator: Start
     server.scripted.queue_reply("Semantic enough.")
     async with RawClient.connect(server) as client:
         await client.send(
-            ga_update(audio={"input": {"turn_detection": {"type": "semantic_vad", "eagerness": "high"}}})
+            ga_update(
+                audio={"input": {"turn_detection": {"type": "semantic_vad", "eagerness": "high"}}}
+            )
         )
         updated = await client.next("session.updated")
         assert updated["session"]["audio"]["input"]["turn_detection"]["type"] == "semantic_vad"
-        await client.send_audio(np.concatenate([silence(0.3), synthesize("Is this a turn?"), silence(0.6)]))
+        await client.send_audio(
+            np.concatenate([silence(0.3), synthesize("Is this a turn?"), silence(0.6)])
+        )
         await client.next("input_audio_buffer.speech_stopped")
         done = (await client.next("response.done"))["response"]
         assert done["output"][0]["content"][0]["transcript"] == "Semantic enough."
@@ -339,7 +396,9 @@ async def test_transcription_only_when_configured(start_simulator: StartSimulato
     server = await start_simulator()
     async with RawClient.connect(server) as client:
         # the service's default session has no input transcription
-        await client.send_audio(np.concatenate([silence(0.3), synthesize("No transcript."), silence(0.5)]))
+        await client.send_audio(
+            np.concatenate([silence(0.3), synthesize("No transcript."), silence(0.5)])
+        )
         await client.next("response.done")
         assert "conversation.item.input_audio_transcription.completed" not in client.types()
         await client.send(ga_update(audio={"input": {"transcription": {"model": "whisper-1"}}}))
@@ -356,6 +415,10 @@ async def test_unknown_client_event_gets_an_error(start_simulator: StartSimulato
     async with RawClient.connect(server) as client:
         event_id = await client.send({"type": "response.explode"})
         error = (await client.next("error"))["error"]
-        assert (error["code"], error["param"], error["event_id"]) == ("invalid_value", "type", event_id)
+        assert (error["code"], error["param"], error["event_id"]) == (
+            "invalid_value",
+            "type",
+            event_id,
+        )
         await client.ws.send_str("{not json")
         assert (await client.next("error"))["error"]["code"] == "invalid_json"

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import json
 import os
 import signal
 import subprocess
@@ -15,7 +17,13 @@ import pytest
 from azassist.simulator import LocalRealtimeServer, LoopbackOnlyError, SimulatorConfig
 from azassist.simulator.protocol import Dialect
 from azassist.simulator.speech import beeps, synthesize
-from azassist.simulator.vad import EnergyVad, SpeechStarted, SpeechStopped, VadSettings, threshold_to_dbfs
+from azassist.simulator.vad import (
+    EnergyVad,
+    SpeechStarted,
+    SpeechStopped,
+    VadSettings,
+    threshold_to_dbfs,
+)
 from azassist.simulator.validation import check_event
 
 pytestmark = pytest.mark.timeout(30)
@@ -29,9 +37,11 @@ async def test_async_with_binds_loopback_and_serves() -> None:
         assert server.endpoint == f"http://127.0.0.1:{server.port}"
         assert SECRET not in repr(server) and SECRET not in repr(server.config)
         url = server.endpoint.replace("http", "ws") + "/openai/v1/realtime?model=gpt-realtime"
-        async with aiohttp.ClientSession() as http:
-            async with http.ws_connect(url, headers={"api-key": SECRET}) as ws:
-                assert (await ws.receive_json(timeout=5))["type"] == "session.created"
+        async with (
+            aiohttp.ClientSession() as http,
+            http.ws_connect(url, headers={"api-key": SECRET}) as ws,
+        ):
+            assert (await ws.receive_json(timeout=5))["type"] == "session.created"
     with pytest.raises(RuntimeError):
         _ = server.endpoint  # stopped
 
@@ -56,7 +66,9 @@ class socket_refused:
     def __enter__(self) -> None:
         return None
 
-    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None, tb: object) -> bool:
+    def __exit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, tb: object
+    ) -> bool:
         assert isinstance(exc, aiohttp.ClientConnectorError), f"port {self.port} still open"
         return True
 
@@ -111,13 +123,14 @@ def test_standalone_prints_the_endpoint_and_stops_on_ctrl_c() -> None:
         line = process.stdout.readline()
         assert "listening on http://127.0.0.1:" in line, line
         endpoint = line.strip().rsplit(" ", 1)[-1]
-        import asyncio
 
         async def handshake() -> str:
             url = endpoint.replace("http", "ws") + "/openai/v1/realtime?model=gpt-realtime"
-            async with aiohttp.ClientSession() as http:
-                async with http.ws_connect(url, headers={"api-key": SECRET}) as ws:
-                    return str((await ws.receive_json(timeout=5))["type"])
+            async with (
+                aiohttp.ClientSession() as http,
+                http.ws_connect(url, headers={"api-key": SECRET}) as ws,
+            ):
+                return str((await ws.receive_json(timeout=5))["type"])
 
         assert asyncio.run(handshake()) == "session.created"
         process.send_signal(signal.SIGINT)
@@ -138,7 +151,9 @@ def test_standalone_prints_the_endpoint_and_stops_on_ctrl_c() -> None:
     ],
     ids=["public-host", "no-key"],
 )
-def test_standalone_refuses_clearly(args: tuple[str, ...], env_key: str | None, message: str) -> None:
+def test_standalone_refuses_clearly(
+    args: tuple[str, ...], env_key: str | None, message: str
+) -> None:
     process = _run_cli(*args, env_key=env_key)
     _, stderr = process.communicate(timeout=20)
     assert process.returncode == 2
@@ -197,12 +212,27 @@ def test_validation_rejects_what_the_official_models_reject() -> None:
     assert "unknown field(s) itme_id" in str(
         check_event(misspelt, "input_audio_buffer.cleared", Dialect.GA, "sent")
     )
-    wrong_type = '{"type": "response.output_audio.delta", "event_id": "e", "response_id": "r", "item_id": "i", "output_index": "0", "content_index": 0, "delta": ""}'
-    assert "output_index" in str(check_event(wrong_type, "response.output_audio.delta", Dialect.GA, "sent"))
+    wrong_type = json.dumps(
+        {
+            "type": "response.output_audio.delta",
+            "event_id": "e",
+            "response_id": "r",
+            "item_id": "i",
+            "output_index": "0",
+            "content_index": 0,
+            "delta": "",
+        }
+    )
+    assert "output_index" in str(
+        check_event(wrong_type, "response.output_audio.delta", Dialect.GA, "sent")
+    )
     # a GA-only name is not a preview event, and the other way round
     assert check_event(good.replace("input_audio_buffer.cleared", "conversation.item.done"),
                        "conversation.item.done", Dialect.PREVIEW, "sent") is not None  # fmt: skip
-    assert check_event('{"type": "response.audio.done"}', "response.audio.done", Dialect.GA, "sent") is not None
+    assert (
+        check_event('{"type": "response.audio.done"}', "response.audio.done", Dialect.GA, "sent")
+        is not None
+    )
 
 
 def test_wire_timestamps_are_monotonic_time() -> None:

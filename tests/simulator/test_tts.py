@@ -22,7 +22,9 @@ async def speak(tts: openai.TTS, text: str = TEXT) -> np.ndarray:
     return np.concatenate([np.frombuffer(c.data, dtype=np.int16) for c in chunks])
 
 
-def make_tts(endpoint: str, *, model: str, deployment: str | None = None, **options: object) -> openai.TTS:
+def make_tts(
+    endpoint: str, *, model: str, deployment: str | None = None, **options: object
+) -> openai.TTS:
     return openai.TTS.with_azure(
         model=model,
         azure_deployment=deployment or model,
@@ -67,7 +69,9 @@ async def test_tts_returns_audio_the_plugin_decodes(
     [({"api_key": "wrong"}, 401), ({"deployment": "no-such-tts"}, 404)],
     ids=["401", "404"],
 )
-async def test_tts_refusals(start_simulator: StartSimulator, options: dict[str, str], status: int) -> None:
+async def test_tts_refusals(
+    start_simulator: StartSimulator, options: dict[str, str], status: int
+) -> None:
     server = await start_simulator()
     tts = make_tts(server.endpoint, model="tts-1", **options)
     try:
