@@ -20,7 +20,6 @@ import secrets
 import signal
 import sys
 import time
-import wave
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -44,7 +43,6 @@ EXIT_OK = 0
 EXIT_FAILURE = 1
 EXIT_USAGE = 2
 EXIT_CONNECTION = 3
-SAMPLE_RATE = 24_000
 DEMO_DEPLOYMENT = "gpt-realtime"
 
 
@@ -151,31 +149,14 @@ def settings_for(args: argparse.Namespace, saved: Settings) -> Settings:
 
 
 def read_wav(path: Path) -> np.ndarray:
-    """A WAV file as 24 kHz mono int16, whatever its rate and channels (16-bit PCM only)."""
+    """The --input-wav file as 24 kHz mono int16; an unusable file is a usage error."""
+    from azassist.core.audio.files import AudioFileError
+    from azassist.core.audio.files import read_wav as read_audio_file
+
     try:
-        with wave.open(str(path), "rb") as handle:
-            width, channels, rate = handle.getsampwidth(), handle.getnchannels(), handle.getframerate()
-            raw = handle.readframes(handle.getnframes())
-    except (OSError, EOFError, wave.Error) as exc:
+        return read_audio_file(path)
+    except AudioFileError as exc:
         raise UsageError(f"Cannot read {path}: {exc}") from exc
-    if width != 2:
-        raise UsageError(f"{path} is not 16-bit PCM; convert it, e.g. with sox -b 16")
-    samples = np.frombuffer(raw, dtype="<i2").astype(np.float32)
-    if channels > 1:
-        samples = samples.reshape(-1, channels).mean(axis=1)
-    if rate != SAMPLE_RATE and len(samples):
-        positions = np.arange(0, len(samples), rate / SAMPLE_RATE)
-        samples = np.interp(positions, np.arange(len(samples)), samples)
-    return np.clip(samples, -32768, 32767).astype(np.int16)
-
-
-def write_wav(path: Path, samples: np.ndarray) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with wave.open(str(path), "wb") as handle:
-        handle.setnchannels(1)
-        handle.setsampwidth(2)
-        handle.setframerate(SAMPLE_RATE)
-        handle.writeframes(np.asarray(samples, dtype=np.int16).tobytes())
 
 
 @dataclass
@@ -236,38 +217,36 @@ async def _demo_server(options: TalkOptions) -> AsyncIterator[TalkOptions]:
         yield TalkOptions(options.args, settings, demo_key=key)
 
 
-def _audio_factory(args: argparse.Namespace, captured: list[Any]) -> Any:
-    """Microphone/speaker, WAV files, or nothing, as asked."""
-    from azassist.core.audio.memory import ArrayAudioInput, CaptureAudioOutput
-    from azassist.core.engine import AudioIO
+def _audio_factory(args: argparse.Namespace, opened: list[Any], report: Any) -> Any:
+    """Microphone/speaker, WAV files, or nothing, as asked. The --input-wav samples are fed
+    after connecting (so push-to-talk can be pressed first): the input is a memory array."""
+    from azassist.core.audio.facade import open_device_audio, open_file_audio
+    from azassist.core.engine import AudioPair
 
-    def factory(settings: Settings) -> AudioIO:
-        audio_input: Any = None
-        audio_output: Any = None
-        closers: list[Any] = []
-        levels = None
+    async def factory(settings: Settings) -> Any:
         if args.mic or args.speaker:
-            try:
-                from azassist.core.audio import devices  # the audio helper's device seams
-            except ImportError as exc:
-                raise RuntimeError("sound devices are not available in this build") from exc
-            device_io = devices.open_devices(settings, input=bool(args.mic), output=bool(args.speaker))
-            audio_input, audio_output = device_io.input, device_io.output
-            levels = device_io.levels
-            closers.append(device_io.aclose)
-        if args.input_wav:
-            audio_input = ArrayAudioInput(pace=args.pace)
-        if args.output_wav:
-            audio_output = CaptureAudioOutput(pace=args.pace)
-        if settings.model.modalities is Modalities.TEXT:
-            audio_output = None
-        captured.append((audio_input, audio_output))
+            devices = await open_device_audio(settings.audio, on_event=report)
+            audio = AudioPair(
+                input=devices.input if args.mic else None,
+                output=devices.output if args.speaker else None,
+                levels=devices.read_levels,
+                close=devices.aclose,
+                on_settings=devices.apply,
+            )
+            if args.input_wav or args.output_wav:
+                files = open_file_audio(None, args.output_wav, pace=args.pace)
+                audio.input = audio.input or files.input
+                audio.output = audio.output or files.output
 
-        async def close() -> None:
-            for closer in closers:
-                await closer()
+                async def close_both() -> None:
+                    await files.aclose()
+                    await devices.aclose()
 
-        return AudioIO(input=audio_input, output=audio_output, levels=levels, close=close)
+                audio.close = close_both
+        else:
+            audio = open_file_audio(None, args.output_wav, pace=args.pace)
+        opened.append(audio)
+        return audio
 
     return factory
 
@@ -292,14 +271,10 @@ async def _talk(options: TalkOptions, paths: AppPaths) -> int:
     printer = _Printer(args.quiet, args.transcript)
     run = _Run()
     samples = read_wav(args.input_wav) if args.input_wav else None
-    captured: list[Any] = []
+    opened: list[Any] = []
     keys = MemoryKeySource(_secret(options.demo_key)) if options.demo_key else EnvironmentKeySource(CredentialStore())
-    engine = Engine(
-        options.settings,
-        keys=keys,
-        audio=_audio_factory(args, captured),
-        conversations_dir=paths.conversations_dir,
-    )
+    engine = Engine(options.settings, keys=keys, conversations_dir=paths.conversations_dir)
+    engine.audio_factory = _audio_factory(args, opened, engine.report)
 
     def on_event(event: Any) -> None:
         if not isinstance(event, Levels):
@@ -333,7 +308,7 @@ async def _talk(options: TalkOptions, paths: AppPaths) -> int:
             loop.add_signal_handler(sig, stop.set)
 
     def idle() -> bool:
-        audio_input = captured[0][0] if captured else None
+        audio_input = opened[-1].input if opened else None
         input_done = audio_input is None or not hasattr(audio_input, "idle") or audio_input.idle
         answered = run.assistant_turns >= max(run.user_turns, 1)
         quiet = time.monotonic() - run.last_change >= args.idle_seconds
@@ -344,7 +319,7 @@ async def _talk(options: TalkOptions, paths: AppPaths) -> int:
         await engine.connect()
         await _first_of(run.connected.wait(), stop.wait())
         if run.fatal is None and not stop.is_set():
-            audio_input = captured[0][0] if captured else None
+            audio_input = opened[-1].input if opened else None
             if samples is not None and audio_input is not None:
                 if args.push_to_talk:
                     engine.push_to_talk_press()
@@ -372,7 +347,7 @@ async def _talk(options: TalkOptions, paths: AppPaths) -> int:
     finally:
         await engine.aclose()
         printer.close()
-    _write_outputs(args, engine, captured, printer)
+    _write_outputs(args, engine, printer)
     if run.fatal is not None:
         if run.fatal.kind is ErrorKind.CONFIG:
             return EXIT_USAGE
@@ -411,12 +386,10 @@ async def _read_stdin_messages(engine: Any, stop: asyncio.Event, run: _Run) -> N
         engine.send_text(line)
 
 
-def _write_outputs(args: argparse.Namespace, engine: Any, captured: list[Any], printer: _Printer) -> None:
+def _write_outputs(args: argparse.Namespace, engine: Any, printer: _Printer) -> None:
+    """--transcript as Markdown or JSON (the text form was written as the talk went)."""
     from azassist.core.transcript import export_to, read_conversation
 
-    if args.output_wav and captured and captured[-1][1] is not None:
-        heard = np.concatenate([pair[1].heard for pair in captured if pair[1] is not None])
-        write_wav(args.output_wav, heard)
     if args.transcript and args.transcript.suffix.lower() in (".md", ".json"):
         path = engine.conversation_path
         if path is not None:

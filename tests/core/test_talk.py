@@ -87,7 +87,7 @@ def _wav(path: Path, samples: np.ndarray, rate: int = 24_000) -> Path:
         (["--say", "hi"], "No endpoint and deployment are set"),
         (["--endpoint", "http://example.com", "--deployment", "x", "--say", "hi"], "must start with https://"),
         (["--push-to-talk", "--demo"], "--push-to-talk needs --input-wav"),
-        (["--demo", "--input-wav", "/nonexistent/file.wav"], "Cannot read"),
+        (["--demo", "--input-wav", "/nonexistent/file.wav"], "could not be read"),
         (["--no-such-flag"], "unrecognized arguments"),
         (["--demo", "--voice", "two words"], "single word"),
     ],

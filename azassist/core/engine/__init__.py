@@ -9,7 +9,7 @@ LiveKit is imported when this package is imported (about 1 s): import it lazily 
 window, after the first paint.
 """
 
-from azassist.core.engine.audio_io import AudioFactory, AudioIO, MeteredInput, no_audio
+from azassist.core.engine.audio_io import AudioFactory, AudioPair, AudioSeam, MeteredInput, no_audio
 from azassist.core.engine.auth import (
     ApiKeySource,
     EnvironmentKeySource,
@@ -25,7 +25,8 @@ __all__ = [
     "MIN_PUSH_TO_TALK_SECONDS",
     "ApiKeySource",
     "AudioFactory",
-    "AudioIO",
+    "AudioPair",
+    "AudioSeam",
     "Engine",
     "EnvironmentKeySource",
     "Failure",

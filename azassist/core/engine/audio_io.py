@@ -1,43 +1,53 @@
 """The engine's audio seam: whoever builds the engine hands it a factory of audio pairs.
 
-The engine never opens a device itself. A factory returns an ``AudioIO`` (a LiveKit
-``AudioInput``/``AudioOutput`` pair plus optional level readings and a close hook) for the
-current settings, so the same engine runs on real devices, WAV files or memory arrays.
+The engine never opens a device itself. A factory (sync or async) gets the current settings
+and returns an object with ``input`` (a LiveKit ``AudioInput`` or None) and ``output`` (an
+``AudioOutput`` or None), and optionally ``read_levels()``, ``apply(settings)``,
+``set_muted(bool)`` and ``aclose()``: exactly what ``azassist.core.audio``'s
+``DeviceAudioIO``/``FileAudioIO`` offer, so they plug in as they are. ``AudioPair`` builds
+such an object from loose parts (memory seams in tests, a WAV input with a real speaker).
 """
 
 from __future__ import annotations
 
 import inspect
-import math
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from typing import Any, Protocol
 
-import numpy as np
 from livekit import rtc
 from livekit.agents.voice.io import AudioInput, AudioOutput
 
+from azassist.core.audio.levels import SILENCE_DBFS, LevelMeter
+from azassist.core.audio.memory import frame_samples
 from azassist.core.settings import Settings
 
-SILENCE_DB = float("-inf")
 LevelReading = tuple[float, float, float, float]  # input rms, input peak, output rms, output peak (dBFS)
 
 
-@dataclass
-class AudioIO:
-    """One conversation's audio.
-
-    ``echo_cancelled`` says our own echo canceller runs on the input, so LiveKit's AEC
-    warm-up (which mutes the microphone for the first seconds of a reply) is turned off.
-    ``levels`` gives meter readings if the audio layer measures them at the device; without
-    it the engine meters the input frames itself and reports the output as silent.
-    """
+class AudioSeam(Protocol):
+    """What the engine needs from the audio layer; the optional methods are looked up."""
 
     input: AudioInput | None
     output: AudioOutput | None
-    echo_cancelled: bool = False
-    levels: Callable[[], LevelReading | None] | None = None
+
+
+@dataclass
+class AudioPair:
+    """An input and an output (either may be None) with optional extras as plain callables."""
+
+    input: AudioInput | None
+    output: AudioOutput | None
+    levels: Callable[[], LevelReading] | None = None
     close: Callable[[], Awaitable[None] | None] | None = None
-    apply_settings: Callable[[Settings], None] | None = None
+    on_settings: Callable[[Settings], None] | None = None
+
+    def read_levels(self) -> LevelReading | None:
+        return self.levels() if self.levels is not None else None
+
+    def apply(self, settings: Settings) -> None:
+        if self.on_settings is not None:
+            self.on_settings(settings)
 
     async def aclose(self) -> None:
         if self.close is not None:
@@ -46,56 +56,54 @@ class AudioIO:
                 await result
 
 
-AudioFactory = Callable[[Settings], "AudioIO | Awaitable[AudioIO]"]
+AudioFactory = Callable[[Settings], Any]  # returns an AudioSeam, or an awaitable of one
 
 
-async def open_audio(factory: AudioFactory, settings: Settings) -> AudioIO:
+async def open_audio(factory: AudioFactory, settings: Settings) -> Any:
     result = factory(settings)
-    return await result if inspect.isawaitable(result) else result  # type: ignore[return-value]
+    return await result if inspect.isawaitable(result) else result
 
 
-def no_audio(settings: Settings) -> AudioIO:
-    """Typed messages only: no microphone, no speaker (text replies still arrive)."""
-    return AudioIO(input=None, output=None)
+def no_audio(settings: Settings) -> AudioPair:
+    """Typed messages only: no microphone, no speaker (replies still arrive as text)."""
+    return AudioPair(input=None, output=None)
 
 
-def dbfs(value: float) -> float:
-    return 20.0 * math.log10(value) if value > 0 else SILENCE_DB
+def read_levels(audio: Any) -> LevelReading | None:
+    reader = getattr(audio, "read_levels", None)
+    return reader() if callable(reader) else None
 
 
-@dataclass
-class _Meter:
-    rms_db: float = SILENCE_DB
-    peak_db: float = SILENCE_DB
+async def close_audio(audio: Any) -> None:
+    closer = getattr(audio, "aclose", None)
+    if callable(closer):
+        await closer()
 
 
 class MeteredInput(AudioInput):
     """Passes the microphone through, measuring what the session really received.
 
-    ``samples_captured`` counts only frames delivered while attached, which is how
-    push-to-talk tells a tap that carried speech from one that did not.
+    ``seconds_captured`` counts only frames delivered while attached, which is how
+    push-to-talk tells a tap that carried speech from one that did not; the meter gives
+    input levels when the audio layer measures none itself.
     """
 
     def __init__(self, source: AudioInput) -> None:
         super().__init__(label=f"metered({source.label})", source=source)
-        self.meter = _Meter()
-        self.samples_captured = 0
+        self.meter = LevelMeter()
         self.seconds_captured = 0.0
         self.attached = True
 
     async def __anext__(self) -> rtc.AudioFrame:
         frame = await super().__anext__()
         if self.attached:
-            self.samples_captured += frame.samples_per_channel
             self.seconds_captured += frame.samples_per_channel / max(frame.sample_rate, 1)
-        samples = np.frombuffer(frame.data, dtype=np.int16)
-        if samples.size:
-            floats = samples.astype(np.float32) / 32768.0
-            self.meter = _Meter(
-                rms_db=dbfs(float(np.sqrt(np.mean(floats * floats)))),
-                peak_db=dbfs(float(np.max(np.abs(floats)))),
-            )
+        self.meter.add(frame_samples(frame))
         return frame
+
+    def read_levels(self) -> LevelReading:
+        rms, peak = self.meter.take()
+        return rms, peak, SILENCE_DBFS, SILENCE_DBFS
 
     def on_attached(self) -> None:
         self.attached = True
@@ -108,9 +116,12 @@ class MeteredInput(AudioInput):
 
 __all__ = [
     "AudioFactory",
-    "AudioIO",
+    "AudioPair",
+    "AudioSeam",
     "LevelReading",
     "MeteredInput",
+    "close_audio",
     "no_audio",
     "open_audio",
+    "read_levels",
 ]

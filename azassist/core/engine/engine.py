@@ -27,12 +27,13 @@ from livekit.plugins import openai as lk_openai
 
 from azassist.core.credentials import CredentialError
 from azassist.core.engine.audio_io import (
-    SILENCE_DB,
     AudioFactory,
-    AudioIO,
+    AudioSeam,
     MeteredInput,
+    close_audio,
     no_audio,
     open_audio,
+    read_levels,
 )
 from azassist.core.engine.auth import ApiKeySource, TokenError, TokenProvider
 from azassist.core.engine.errors import Failure, describe_chain, describe_failure
@@ -122,7 +123,7 @@ class _Live:
     model: lk_openai.realtime.RealtimeModel
     session: AgentSession
     agent: Agent
-    audio: AudioIO
+    audio: AudioSeam
     meter: MeteredInput | None
     tts: Any = None
     synchronizer: TranscriptSynchronizer | None = None
@@ -155,7 +156,7 @@ class Engine:
         self.settings = settings
         self.keys = keys
         self.token_provider = token_provider
-        self._audio_factory = audio
+        self.audio_factory = audio
         self._conversations_dir = conversations_dir
         self._max_session_duration = max_session_duration
         self._min_ptt_seconds = min_push_to_talk_seconds
@@ -225,6 +226,11 @@ class Engine:
                 self._listeners.remove(callback)
 
         return unsubscribe
+
+    def report(self, event: EngineEvent) -> None:
+        """Send an event to every listener: for the audio layer's device notices and
+        errors, so the front end has one stream (``on_event=engine.report``)."""
+        self._emit(event)
 
     def _emit(self, event: EngineEvent) -> None:
         if isinstance(event, (Error, Warning, Notice)):
@@ -334,7 +340,7 @@ class Engine:
             self._fail_before_session(credentials)
             return
         try:
-            audio = await open_audio(self._audio_factory, settings)
+            audio = await open_audio(self.audio_factory, settings)
         except Exception as exc:
             log.exception("audio could not be opened")
             self._fail_before_session(
@@ -349,7 +355,7 @@ class Engine:
         try:
             live = self._build(settings, credentials, audio)
         except Exception as exc:
-            await audio.aclose()
+            await close_audio(audio)
             log.exception("session could not be built")
             self._fail_before_session(
                 Error(ErrorKind.CONFIG, f"The connection could not be set up: {exc}", describe_chain(exc), fatal=True)
@@ -366,7 +372,7 @@ class Engine:
             return  # failed while starting
         self._after_start(live)
 
-    def _build(self, settings: Settings, credentials: Credentials, audio: AudioIO) -> _Live:
+    def _build(self, settings: Settings, credentials: Credentials, audio: AudioSeam) -> _Live:
         self._live_counter += 1
         model = lk_openai.realtime.RealtimeModel.with_azure(
             **realtime_model_kwargs(
@@ -670,7 +676,7 @@ class Engine:
         ]
         if live.tts is not None:
             steps.append(("tts", live.tts.aclose))
-        steps.append(("audio", live.audio.aclose))
+        steps.append(("audio", lambda: close_audio(live.audio)))
         for name, close in steps:
             try:
                 await asyncio.wait_for(close(), CLOSE_TIMEOUT)
@@ -714,9 +720,10 @@ class Engine:
     async def apply_settings(self, settings: Settings) -> None:
         old, self.settings = self.settings, settings
         live = self._live
-        if live is not None and live.audio.apply_settings is not None:
+        apply_audio = getattr(live.audio, "apply", None) if live is not None else None
+        if callable(apply_audio):
             try:
-                live.audio.apply_settings(settings)
+                apply_audio(settings)
             except Exception as exc:
                 self._emit(Error(ErrorKind.AUDIO, f"The audio settings could not be applied: {exc}", describe_chain(exc)))
         changed = _changed_fields(old, settings)
@@ -839,9 +846,14 @@ class Engine:
         self._apply_input_enabled()
 
     def _apply_input_enabled(self) -> None:
+        """The microphone reaches the session only when not muted and when hands-free or
+        while push-to-talk is held; the audio layer is told about mute too (its meter)."""
         live = self._live
         if live is None or live.meter is None:
             return
+        mute = getattr(live.audio, "set_muted", None)
+        if callable(mute):
+            mute(self._muted)
         live.session.input.set_audio_enabled(not self._muted and (self._hands_free or self._ptt_pressed))
 
     def set_hands_free(self, hands_free: bool) -> None:
@@ -931,15 +943,11 @@ class Engine:
             live = self._live
             if live is None or self._connection is not ConnectionState.CONNECTED:
                 continue
-            reading = live.audio.levels() if live.audio.levels is not None else None
+            reading = read_levels(live.audio)
+            if reading is None and live.meter is not None:
+                reading = live.meter.read_levels()
             if reading is None:
-                meter = live.meter.meter if live.meter is not None else None
-                reading = (
-                    meter.rms_db if meter else SILENCE_DB,
-                    meter.peak_db if meter else SILENCE_DB,
-                    SILENCE_DB,
-                    SILENCE_DB,
-                )
+                continue
             self._emit(Levels(*reading))
 
     def _record(self, turn: TurnRecord) -> None:

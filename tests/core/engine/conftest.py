@@ -18,7 +18,7 @@ import numpy as np
 import pytest
 
 from azassist.core.audio.memory import ArrayAudioInput, CaptureAudioOutput
-from azassist.core.engine import AudioIO, Engine, MemoryKeySource
+from azassist.core.engine import AudioPair, Engine, MemoryKeySource
 from azassist.core.events import (
     AssistantText,
     ConnectionState,
@@ -123,9 +123,9 @@ async def harness(
         speaker = CaptureAudioOutput(pace=audio_pace)
         box: list[Harness] = []
 
-        def audio(_: Settings) -> AudioIO:
+        def audio(_: Settings) -> AudioPair:
             box[0].audio_opened += 1
-            return AudioIO(input=mic, output=speaker)
+            return AudioPair(input=mic, output=speaker)
 
         engine = Engine(
             settings_for(server, **groups),
