@@ -1,0 +1,82 @@
+"""The tray icon: the conversation's state at a glance, show/hide, mute, push-to-talk."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QObject, Signal
+from PySide6.QtGui import QAction, QColor, QIcon
+from PySide6.QtWidgets import QMenu, QSystemTrayIcon, QWidget
+
+from azassist.core.events import Activity, ConnectionState
+from azassist.ui.resources import app_icon, badged_icon
+
+STATE_COLOURS = {
+    "disconnected": "#9aa0a6",
+    "connecting": "#f9ab00",
+    "failed": "#d93025",
+    Activity.IDLE: "#9aa0a6",
+    Activity.LISTENING: "#1e8e3e",
+    Activity.USER_SPEAKING: "#1a73e8",
+    Activity.THINKING: "#9334e6",
+    Activity.ASSISTANT_SPEAKING: "#12b5cb",
+}
+
+
+def state_colour(connection: ConnectionState, activity: Activity) -> QColor:
+    if connection is ConnectionState.CONNECTED:
+        return QColor(STATE_COLOURS[activity])
+    if connection in (ConnectionState.CONNECTING, ConnectionState.RECONNECTING):
+        return QColor(STATE_COLOURS["connecting"])
+    if connection is ConnectionState.FAILED:
+        return QColor(STATE_COLOURS["failed"])
+    return QColor(STATE_COLOURS["disconnected"])
+
+
+class Tray(QObject):
+    """Wraps QSystemTrayIcon; ``available`` is False where the desktop has no tray."""
+
+    toggleWindow = Signal()
+
+    def __init__(self, window: QWidget, actions: list[QAction | None]) -> None:
+        super().__init__(window)
+        self.available = QSystemTrayIcon.isSystemTrayAvailable()
+        self._base = app_icon()
+        self._icons: dict[str, QIcon] = {}
+        self.icon = QSystemTrayIcon(self._base, window)
+        self.menu = QMenu(window)
+        self.show_action = QAction("Show or hide the window", self.menu)
+        self.show_action.triggered.connect(self.toggleWindow)
+        self.menu.addAction(self.show_action)
+        self.menu.addSeparator()
+        for action in actions:
+            if action is None:
+                self.menu.addSeparator()
+            else:
+                self.menu.addAction(action)
+        self.icon.setContextMenu(self.menu)
+        self.icon.activated.connect(self._activated)
+        self.state_text = "azassist"
+        self.icon.setToolTip(self.state_text)
+
+    def _activated(self, reason: QSystemTrayIcon.ActivationReason) -> None:
+        if reason in (QSystemTrayIcon.ActivationReason.Trigger, QSystemTrayIcon.ActivationReason.DoubleClick):
+            self.toggleWindow.emit()
+
+    def show(self) -> None:
+        if self.available:
+            self.icon.show()
+
+    def hide(self) -> None:
+        self.icon.hide()
+
+    def set_state(self, connection: ConnectionState, activity: Activity, text: str) -> None:
+        colour = state_colour(connection, activity)
+        icon = self._icons.get(colour.name())
+        if icon is None:
+            icon = self._icons[colour.name()] = badged_icon(self._base, colour)
+        self.icon.setIcon(icon)
+        self.state_text = f"azassist: {text}"
+        self.icon.setToolTip(self.state_text)
+
+    def notify(self, message: str) -> None:
+        if self.available and self.icon.isVisible():
+            self.icon.showMessage("azassist", message, self._base, 4000)

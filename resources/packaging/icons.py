@@ -1,0 +1,40 @@
+"""Raster copies of the app icon (resources/icons/azassist.svg) for installers and launchers.
+
+PyInstaller wants a bitmap for the Windows .exe / macOS .app icon (it converts a PNG with
+Pillow), and the Linux menu wants PNG sizes next to the SVG. Rendered with Qt's own SVG
+renderer, offscreen, so the build needs nothing the app does not already use.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+LINUX_ICON_SIZES = (16, 24, 32, 48, 64, 128, 256, 512)
+
+
+def render_icons(svg: Path, target_dir: Path, sizes: tuple[int, ...] = LINUX_ICON_SIZES) -> dict[int, Path]:
+    """``target_dir/azassist-<size>.png`` for each size; returns size -> path."""
+    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    from PySide6.QtCore import QRectF, Qt
+    from PySide6.QtGui import QGuiApplication, QImage, QPainter
+    from PySide6.QtSvg import QSvgRenderer
+
+    _app = QGuiApplication.instance() or QGuiApplication([])
+    renderer = QSvgRenderer(str(svg))
+    if not renderer.isValid():
+        raise ValueError(f"{svg} is not a valid SVG")
+    target_dir.mkdir(parents=True, exist_ok=True)
+    written: dict[int, Path] = {}
+    for size in sizes:
+        image = QImage(size, size, QImage.Format.Format_ARGB32)
+        image.fill(Qt.GlobalColor.transparent)
+        painter = QPainter(image)
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+        renderer.render(painter, QRectF(0, 0, size, size))
+        painter.end()
+        path = target_dir / f"azassist-{size}.png"
+        if not image.save(str(path)):
+            raise OSError(f"could not write {path}")
+        written[size] = path
+    return written
