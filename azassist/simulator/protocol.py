@@ -396,18 +396,7 @@ def _apply_ga(current: SessionConfig, obj: Mapping[str, Any], audio_present: boo
             _check_keys(audio_in, _GA_AUDIO_INPUT_KEYS, "session.audio.input")
             if audio_in.get("format") is not None:
                 _parse_ga_format(audio_in["format"], "session.audio.input.format")
-            if "turn_detection" in audio_in:
-                changes["turn_detection"] = _parse_turn_detection(
-                    audio_in["turn_detection"], "session.audio.input.turn_detection", Dialect.GA
-                )
-            if "transcription" in audio_in:
-                changes["transcription"] = _optional_object(
-                    audio_in["transcription"], "session.audio.input.transcription"
-                )
-            if "noise_reduction" in audio_in:
-                changes["noise_reduction"] = _optional_object(
-                    audio_in["noise_reduction"], "session.audio.input.noise_reduction"
-                )
+            _apply_input_audio(changes, audio_in, Dialect.GA)
         audio_out = audio.get("output")
         if audio_out is not None:
             audio_out = _require_object(audio_out, "session.audio.output")
@@ -449,19 +438,41 @@ def _apply_preview(
         changes["max_output_tokens"] = _parse_max_tokens(
             obj["max_response_output_tokens"], "session.max_response_output_tokens"
         )
-    if "turn_detection" in obj:
-        changes["turn_detection"] = _parse_turn_detection(
-            obj["turn_detection"], "session.turn_detection", Dialect.PREVIEW
-        )
-    if "input_audio_transcription" in obj:
-        changes["transcription"] = _optional_object(
-            obj["input_audio_transcription"], "session.input_audio_transcription"
-        )
-    if "input_audio_noise_reduction" in obj:
-        changes["noise_reduction"] = _optional_object(
-            obj["input_audio_noise_reduction"], "session.input_audio_noise_reduction"
-        )
+    _apply_input_audio(changes, obj, Dialect.PREVIEW)
     return replace(current, **changes)
+
+
+# Where each dialect keeps the input-audio settings: (object path, field names).
+_INPUT_AUDIO_FIELDS: dict[Dialect, tuple[str, dict[str, str]]] = {
+    Dialect.GA: (
+        "session.audio.input",
+        {
+            "turn_detection": "turn_detection",
+            "transcription": "transcription",
+            "noise_reduction": "noise_reduction",
+        },
+    ),
+    Dialect.PREVIEW: (
+        "session",
+        {
+            "turn_detection": "turn_detection",
+            "transcription": "input_audio_transcription",
+            "noise_reduction": "input_audio_noise_reduction",
+        },
+    ),
+}
+
+
+def _apply_input_audio(changes: dict[str, Any], obj: Mapping[str, Any], dialect: Dialect) -> None:
+    """Turn detection, transcription and noise reduction: present means replace, null = off."""
+    path, names = _INPUT_AUDIO_FIELDS[dialect]
+    for setting, name in names.items():
+        if name not in obj:
+            continue
+        if setting == "turn_detection":
+            changes[setting] = _parse_turn_detection(obj[name], f"{path}.{name}", dialect)
+        else:
+            changes[setting] = _optional_object(obj[name], f"{path}.{name}")
 
 
 def _optional_object(value: Any, param: str) -> JsonDict | None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 from typing import Any
 
 import numpy as np
@@ -19,6 +20,11 @@ GA_SESSION = {"type": "realtime"}
 
 def ga_update(**session: Any) -> dict[str, Any]:
     return {"type": "session.update", "session": {**GA_SESSION, **session}}
+
+
+def turn_detection_update(**turn_detection: Any) -> dict[str, Any]:
+    """A GA session.update that sets only the turn detection (server_vad unless given)."""
+    return ga_update(audio={"input": {"turn_detection": {"type": "server_vad", **turn_detection}}})
 
 
 def silence(seconds: float) -> np.ndarray:
@@ -297,19 +303,7 @@ async def test_vad_threshold_follows_the_session(
     not a strict 0.9 (-25 dBFS); normal speech passes both."""
     server = await start_simulator()
     async with RawClient.connect(server) as client:
-        await client.send(
-            ga_update(
-                audio={
-                    "input": {
-                        "turn_detection": {
-                            "type": "server_vad",
-                            "threshold": threshold,
-                            "create_response": False,
-                        }
-                    }
-                }
-            )
-        )
+        await client.send(turn_detection_update(threshold=threshold, create_response=False))
         await client.next("session.updated")
         await client.send_audio(
             np.concatenate(
@@ -342,17 +336,8 @@ async def test_vad_silence_duration_and_prefix_padding(start_simulator: StartSim
     server = await start_simulator()
     async with RawClient.connect(server) as client:
         await client.send(
-            ga_update(
-                audio={
-                    "input": {
-                        "turn_detection": {
-                            "type": "server_vad",
-                            "prefix_padding_ms": 500,
-                            "silence_duration_ms": 700,
-                            "create_response": False,
-                        }
-                    }
-                }
+            turn_detection_update(
+                prefix_padding_ms=500, silence_duration_ms=700, create_response=False
             )
         )
         await client.next("session.updated")
@@ -377,11 +362,7 @@ async def test_semantic_vad_is_accepted_and_detects_turns(start_simulator: Start
     server = await start_simulator()
     server.scripted.queue_reply("Semantic enough.")
     async with RawClient.connect(server) as client:
-        await client.send(
-            ga_update(
-                audio={"input": {"turn_detection": {"type": "semantic_vad", "eagerness": "high"}}}
-            )
-        )
+        await client.send(turn_detection_update(type="semantic_vad", eagerness="high"))
         updated = await client.next("session.updated")
         assert updated["session"]["audio"]["input"]["turn_detection"]["type"] == "semantic_vad"
         await client.send_audio(
@@ -422,3 +403,56 @@ async def test_unknown_client_event_gets_an_error(start_simulator: StartSimulato
         )
         await client.ws.send_str("{not json")
         assert (await client.next("error"))["error"]["code"] == "invalid_json"
+
+
+@pytest.mark.parametrize("interrupt", [True, False])
+async def test_interrupt_response_decides_whether_speech_cancels(
+    start_simulator: StartSimulator, interrupt: bool
+) -> None:
+    server = await start_simulator()
+    server.faults.stall_next_response()
+    async with RawClient.connect(server) as client:
+        await client.send(turn_detection_update(interrupt_response=interrupt))
+        await client.next("session.updated")
+        await client.send({"type": "response.create"})
+        await client.next("response.created")
+        await client.send_audio(np.concatenate([silence(0.3), synthesize("Excuse me.")]))
+        await client.next("input_audio_buffer.speech_started")
+        await client.send({"type": "input_audio_buffer.clear"})  # a fence
+        await client.next("input_audio_buffer.cleared")
+        if interrupt:
+            (done,) = [e["response"] for e in client.seen if e["type"] == "response.done"]
+            assert done["status_details"] == {"type": "cancelled", "reason": "turn_detected"}
+        else:
+            assert "response.done" not in client.types()
+            assert server.sessions[0].active_response is not None
+
+
+async def test_scripted_audio_is_sent_as_given(start_simulator: StartSimulator) -> None:
+    server = await start_simulator()
+    tone = (np.sin(np.arange(12_000) * 2 * np.pi * 440 / 24_000) * 8000).astype(np.int16)
+    server.scripted.queue_reply("(a tone)", audio=tone)
+    async with RawClient.connect(server) as client:
+        await client.send({"type": "response.create"})
+        done = (await client.next("response.done"))["response"]
+        deltas = [e for e in client.seen if e["type"] == "response.output_audio.delta"]
+        sent = np.concatenate(
+            [np.frombuffer(base64.b64decode(d["delta"]), dtype="<i2") for d in deltas]
+        )
+        assert np.array_equal(sent, tone)
+        assert done["output"][0]["content"][0]["transcript"] == "(a tone)"
+
+
+@pytest.mark.parametrize("pace", [1.0, 4.0])
+async def test_reply_audio_is_paced(start_simulator: StartSimulator, pace: float) -> None:
+    """At pace p, reply audio takes at least (length - 200 ms lead) / p to arrive: real time
+    at 1, four times faster at 4 (a lower bound, so it cannot flake on a slow machine)."""
+    server = await start_simulator(pace=pace)
+    one_second = np.zeros(24_000, dtype=np.int16) + 100
+    server.scripted.queue_reply("(a second)", audio=one_second)
+    async with RawClient.connect(server) as client:
+        await client.send({"type": "response.create"})
+        await client.next("response.done")
+    deltas = server.sent.of_type("response.output_audio.delta")
+    assert len(deltas) == 10  # 100 ms each
+    assert deltas[-1].t - deltas[0].t >= (0.9 - 0.2) / pace
