@@ -72,7 +72,6 @@ async def _serve(args: argparse.Namespace, api_key: str) -> None:
         deployments=tuple(args.deployments or ("gpt-realtime",)),
         pace=args.pace,
         strict_validation=args.strict,
-        record_limit=10_000,
     )
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()

@@ -39,7 +39,9 @@ class SimulatorConfig:
     text_delta_interval_s: float = 0.02  # between text deltas of a text-only reply, at pace 1
     transcription_delay_s: float = 0.0  # 0: the user transcript arrives before the reply
     session_max_seconds: float | None = None  # None: sessions never expire
-    record_limit: int | None = 50_000  # wire events kept per direction (None: all)
+    # Wire events kept per direction, oldest dropped first (None: all). Audio events carry
+    # their payload (about 6 kB per 100 ms), so 5000 bounds a long demo session to ~30 MB.
+    record_limit: int | None = 5_000
 
     def __post_init__(self) -> None:
         if not self.api_key:

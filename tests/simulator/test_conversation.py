@@ -159,7 +159,7 @@ async def test_barge_in_cancels_and_truncates_at_the_heard_position(
         heard_s, interrupted = conversation.speaker.segments[0]
         assert interrupted
         assert abs(truncate["audio_end_ms"] - heard_s * 1000) <= 15
-        assert 500 <= truncate["audio_end_ms"] <= 3000
+        assert truncate["audio_end_ms"] >= 500  # we listened for 0.8 s before speaking
 
         # The server cut its reply when it heard the user (interrupt_response)...
         first_done = server.sent.of_type("response.done")[0]["response"]
