@@ -247,3 +247,25 @@ async def test_wrong_key_exits_3_and_no_secret_reaches_files_or_logs(
         assert "9" * 20 not in text, path  # neither the good key nor the wrong one
     for text in (out, err, out2, err2):
         assert "9" * 20 not in text
+
+
+@pytest.mark.asyncio
+@pytest.mark.audio
+async def test_replies_play_on_the_speaker(
+    tmp_path: Path, server: LocalRealtimeServer, monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str], virtual_audio: object,
+) -> None:
+    from tests.core.audio.support import MonitorRecorder
+
+    server.scripted.queue_reply("You can hear this on the speaker.")
+    recorder = MonitorRecorder()
+    try:
+        status = await _talk_here(
+            tmp_path, monkeypatch, "--endpoint", server.endpoint, "--deployment", "gpt-realtime",
+            "--say", "play it", "--speaker",
+        )
+    finally:
+        heard = recorder.stop()
+    assert status == 0, capsys.readouterr().err
+    assert "Assistant: You can hear this on the speaker." in capsys.readouterr().out
+    assert np.abs(heard).max() > 3000

@@ -1,0 +1,119 @@
+"""The engine on the real audio path: sounddevice streams on the virtual PulseAudio devices.
+
+A WAV is spoken into the virtual microphone with ``paplay``; what the app plays is recorded
+from the virtual speaker's monitor with ``parec``. The engine gets the audio layer's
+``DeviceAudioIO`` exactly as the window does (``open_device_audio`` as the audio factory).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+from azassist.core.audio.facade import open_device_audio
+from azassist.core.engine import Engine, MemoryKeySource
+from azassist.core.events import Activity, AssistantText, ConnectionState, EngineEvent, Levels, UserTranscript
+from azassist.core.secrets import Secret
+from azassist.core.settings import Settings
+from azassist.simulator import LocalRealtimeServer
+from tests.core.audio.support import MonitorRecorder, make_speech, play_into_microphone
+
+from .conftest import API_KEY, DEPLOYMENT, settings_for, until
+
+pytestmark = [pytest.mark.asyncio, pytest.mark.timeout(90), pytest.mark.audio]
+
+
+@pytest.fixture(scope="module")
+def spoken(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return make_speech(tmp_path_factory.mktemp("speech"), "please switch on the kitchen lights", "lights")
+
+
+@asynccontextmanager
+async def device_engine(pace: float, **groups: dict[str, Any]) -> AsyncIterator[tuple[Engine, LocalRealtimeServer, list[EngineEvent]]]:
+    async with LocalRealtimeServer(
+        api_key=API_KEY, deployments=(DEPLOYMENT, "whisper"), responder="scripted", pace=pace
+    ) as server:
+        groups["turn_detection"] = {"silence_duration_ms": 500, **groups.get("turn_detection", {})}
+        settings: Settings = settings_for(server, **groups)
+        engine = Engine(settings, keys=MemoryKeySource(Secret(API_KEY)))
+        engine.audio_factory = lambda s: open_device_audio(s.audio, on_event=engine.report)
+        events: list[EngineEvent] = []
+        engine.subscribe(events.append)
+        try:
+            await engine.connect()
+            await until(lambda: engine.connection is ConnectionState.CONNECTED, 15, "connected")
+            if engine.hands_free:  # the microphone streams to the server before anyone speaks
+                await until(lambda: len(server.received.of_type("input_audio_buffer.append")) > 3, 10, "microphone audio")
+            yield engine, server, events
+        finally:
+            await engine.aclose()
+
+
+async def _speak(path: Path) -> None:
+    player = play_into_microphone(path)
+    while player.poll() is None:
+        await asyncio.sleep(0.02)
+
+
+def _finals(events: list[EngineEvent], kind: type) -> list[Any]:
+    return [e for e in events if isinstance(e, kind) and e.final]
+
+
+async def test_hands_free_turn_through_microphone_and_speaker(virtual_audio: object, spoken: Path) -> None:
+    async with device_engine(pace=2) as (engine, server, events):
+        server.scripted.queue_transcript("switch on the kitchen lights")
+        server.scripted.queue_reply("The kitchen lights are on.")
+        recorder = MonitorRecorder()
+        await until(lambda: len(recorder.samples()) > 2400, 10, "the monitor recorder")
+        await _speak(spoken)
+        await until(lambda: _finals(events, AssistantText), 30, "the reply")
+        await until(lambda: engine.activity is Activity.LISTENING, 15, "playback to finish")
+        heard = recorder.stop()
+
+        assert [u.text for u in _finals(events, UserTranscript)] == ["switch on the kitchen lights"]
+        assert _finals(events, AssistantText)[0].text == "The kitchen lights are on."
+        # The reply really came out of the speaker...
+        assert np.abs(heard).max() > 3000
+        # ...and the meters saw the spoken words at the microphone.
+        levels = [e for e in events if isinstance(e, Levels)]
+        assert levels and max(e.input_peak for e in levels) > -30
+        assert max(e.output_peak for e in levels) > -30
+        assert len(server.sent.of_type("input_audio_buffer.speech_started")) == 1
+
+
+async def test_barge_in_on_real_devices_stops_the_speaker(virtual_audio: object, spoken: Path) -> None:
+    long_reply = "I will now read a very long list of things, one after another, for a long time. " * 3
+    async with device_engine(pace=1) as (engine, server, events):
+        server.scripted.queue_reply(long_reply)
+        server.scripted.queue_transcript("stop")
+        server.scripted.queue_reply("Stopped.")
+        engine.send_text("read me the list")
+        await until(
+            lambda: any(isinstance(e, AssistantText) and not e.final and len(e.text) > 20 for e in events),
+            20, "the assistant to be heard",
+        )
+        await _speak(spoken)
+        await until(lambda: len(_finals(events, AssistantText)) >= 2, 30, "the interruption and the answer")
+        first, second = _finals(events, AssistantText)[:2]
+        assert first.interrupted and len(first.text) < len(long_reply)
+        assert second.text == "Stopped."
+        assert server.received.of_type("conversation.item.truncate")
+
+
+async def test_push_to_talk_on_the_real_microphone(virtual_audio: object, spoken: Path) -> None:
+    async with device_engine(pace=2, turn_detection={"mode": "manual"}) as (engine, server, events):
+        server.scripted.queue_transcript("pressed and spoken")
+        server.scripted.queue_reply("Got it.")
+        engine.push_to_talk_press()
+        await _speak(spoken)
+        await asyncio.sleep(0.3)  # the tail of the words travels through the device buffers
+        engine.push_to_talk_release()
+        await until(lambda: _finals(events, AssistantText), 30, "the reply")
+        assert len(server.received.of_type("input_audio_buffer.commit")) == 1
+        assert [u.text for u in _finals(events, UserTranscript)] == ["pressed and spoken"]
