@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from livekit import rtc
 from livekit.agents import APIConnectionError, Agent, AgentSession, llm
 from livekit.agents.metrics import RealtimeModelMetrics
 from livekit.agents.types import NOT_GIVEN
@@ -389,7 +390,12 @@ class Engine:
             llm=model,
             tts=tts if tts is not None else NOT_GIVEN,
             vad=None,
-            turn_handling={"turn_detection": "realtime_llm" if self._hands_free else "manual"},
+            turn_handling={
+                "turn_detection": "realtime_llm" if self._hands_free else "manual",
+                # a barge-in is final: no "false interruption" resume (it needs a pausable
+                # output, and the service has already cancelled the reply)
+                "interruption": {"resume_false_interruption": False, "false_interruption_timeout": None},
+            },
             aec_warmup_duration=None,
             user_away_timeout=None,
         )
@@ -447,7 +453,10 @@ class Engine:
         session.on("user_input_transcribed", current(self._on_user_transcribed))
         session.on("conversation_item_added", current(self._on_item_added))
         session.on("speech_created", current(self._on_speech_created))
-        session.on("metrics_collected", current(self._on_metrics))
+        # Deprecated in LiveKit but still emitted, and the only per-response usage (keyed by
+        # response id) and the only "WebSocket connected" signal; the base class's ``on``
+        # skips the deprecation warning that would otherwise reach the user's log each time.
+        rtc.EventEmitter.on(session, "metrics_collected", current(self._on_metrics))
         session.on("error", current(self._on_error))
         session.on("close", current(self._on_close))
 

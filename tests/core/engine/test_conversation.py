@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from azassist.core.engine import Engine
 from azassist.core.events import (
     Activity,
     AssistantText,
@@ -208,3 +209,21 @@ async def test_mute_keeps_the_microphone_off_the_wire() -> None:
         await h.replies(1)
         assert [u.text for u in h.finals("user")] == ["now you hear me"]
         assert isinstance(h.finals("user")[0], UserTranscript)
+
+
+async def test_the_engine_honours_the_front_end_contract() -> None:
+    from azassist.core.events import ConversationEngine, Levels
+
+    members = [name for name in vars(ConversationEngine) if not name.startswith("_")]
+    assert members and all(hasattr(Engine, name) for name in members)
+    async with harness(pace=4) as h:
+        engine: ConversationEngine = h.engine  # the type the window builds against
+        h.mic.feed(speech())
+        await until(lambda: any(e.input_peak > -30 for e in h.of(Levels)), 10, "the input meter to move")
+        seen: list[object] = []
+        unsubscribe = engine.subscribe(seen.append)
+        await until(lambda: seen, 5, "events to a second listener")
+        unsubscribe()
+        count, levels_before = len(seen), len(h.of(Levels))
+        await until(lambda: len(h.of(Levels)) > levels_before + 3, 5, "more level events")
+        assert len(seen) == count
