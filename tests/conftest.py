@@ -24,6 +24,8 @@ def pytest_configure(config: pytest.Config) -> None:
     for name in ("AZURE_OPENAI_API_KEY", "AZURE_OPENAI_ENDPOINT", "OPENAI_API_KEY"):
         os.environ.pop(name, None)
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    # Every simulator in the suite checks each event against openai's official models.
+    os.environ["AZASSIST_SIMULATOR_STRICT"] = "1"
     # A profile no test shares with the real user; tests that need their own use `config_dir`.
     os.environ["AZASSIST_CONFIG_DIR"] = tempfile.mkdtemp(prefix="azassist-suite-")
     if os.environ.get("AZASSIST_TEST_AUDIO", "1") != "0" and _audio is None:
