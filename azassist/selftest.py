@@ -366,7 +366,7 @@ async def check_conversation(context: Context) -> Outcome:
     import numpy as np
 
     from azassist.core.audio.memory import ArrayAudioInput, CaptureAudioOutput
-    from azassist.core.engine import AudioIO, Engine, MemoryKeySource
+    from azassist.core.engine import AudioPair, Engine, MemoryKeySource
     from azassist.core.events import AssistantText, ConnectionState, Error, StateChanged, UserTranscript
     from azassist.core.secrets import Secret
     from azassist.core.settings import Settings
@@ -407,7 +407,7 @@ async def check_conversation(context: Context) -> Outcome:
         engine = Engine(
             settings,
             keys=MemoryKeySource(Secret(key)),
-            audio=lambda _settings: AudioIO(input=microphone, output=speaker),
+            audio=lambda _settings: AudioPair(input=microphone, output=speaker),
             conversations_dir=context.work_dir / "conversations",
         )
         engine.subscribe(on_event)

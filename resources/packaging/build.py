@@ -97,8 +97,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--clean", action="store_true", help="rebuild PyInstaller's cache from scratch")
     parser.add_argument("--skip-tar", action="store_true", help="no .tar.gz")
     parser.add_argument("--skip-deb", action="store_true", help="no .deb")
-    parser.add_argument("--deb-compression", default="xz", choices=["xz", "gzip", "zstd", "none"],
-                        help="dpkg-deb compression (default xz, what Debian archives use)")
+    # zstd: 2 s and 118 MB here; xz: 160 s and 90 MB. Every system new enough for the
+    # bundle's glibc (Debian 12, Ubuntu 22.04 and later) has a dpkg that reads zstd.
+    parser.add_argument("--deb-compression", default="zstd", choices=["zstd", "xz", "gzip", "none"],
+                        help="dpkg-deb compression (default zstd; xz for the smallest download)")
     parser.add_argument("--no-startup", action="store_true", help="do not time `azassist --version`")
     options = parser.parse_args(argv)
 
