@@ -6,7 +6,9 @@ transcript as it goes and exits 0 on success, 2 on a usage or settings error, 3 
 connection or authentication error (the plain-words message goes to stderr). The
 benchmarks drive it; ``--demo`` runs it against the in-process local server.
 
-The API key comes from the keyring or ``AZURE_OPENAI_API_KEY``, never from the command line.
+The API key comes from ``AZURE_OPENAI_API_KEY`` or the keyring, never from the command line;
+with Entra ID sign-in, a token from ``AZURE_OPENAI_AD_TOKEN`` (e.g. from ``az account
+get-access-token --resource https://cognitiveservices.azure.com``).
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ from pydantic import ValidationError
 
 from azassist.core.paths import AppPaths, resolve_paths
 from azassist.core.settings import (
+    AuthMode,
     Modalities,
     Settings,
     SettingsStore,
@@ -44,6 +47,7 @@ EXIT_FAILURE = 1
 EXIT_USAGE = 2
 EXIT_CONNECTION = 3
 DEMO_DEPLOYMENT = "gpt-realtime"
+ENTRA_TOKEN_ENV = "AZURE_OPENAI_AD_TOKEN"  # a Microsoft Entra ID token, when sign-in is Entra ID
 
 
 class UsageError(Exception):
@@ -64,6 +68,10 @@ def build_parser() -> argparse.ArgumentParser:
     target.add_argument("--endpoint", metavar="URL", help="e.g. https://my-resource.openai.azure.com")
     target.add_argument("--deployment", metavar="NAME", help="the realtime deployment")
     target.add_argument("--api-version", metavar="VERSION", help="legacy preview protocol only")
+    target.add_argument(
+        "--entra-id", action="store_true",
+        help=f"sign in with a Microsoft Entra ID token from ${ENTRA_TOKEN_ENV} instead of an API key",
+    )
     target.add_argument("--demo", action="store_true", help="talk to the built-in local demo server (offline)")
 
     sound = parser.add_argument_group("sound")
@@ -127,6 +135,8 @@ def settings_for(args: argparse.Namespace, saved: Settings) -> Settings:
         connection["deployment"] = args.deployment
     if args.api_version is not None:
         connection["api_version"] = args.api_version
+    if args.entra_id:
+        connection["auth_mode"] = AuthMode.ENTRA_ID
     changes: dict[str, dict[str, Any]] = {"connection": connection, "voice": {}, "model": {}, "turn_detection": {}}
     if args.voice:
         changes["voice"]["voice"] = args.voice
@@ -253,7 +263,7 @@ def _audio_factory(args: argparse.Namespace, opened: list[Any], report: Any) -> 
 
 async def _talk(options: TalkOptions, paths: AppPaths) -> int:
     from azassist.core.credentials import CredentialStore
-    from azassist.core.engine import Engine, EnvironmentKeySource, MemoryKeySource
+    from azassist.core.engine import Engine, EnvironmentKeySource, MemoryKeySource, StaticTokenProvider
     from azassist.core.events import (
         Activity,
         AssistantText,
@@ -273,7 +283,13 @@ async def _talk(options: TalkOptions, paths: AppPaths) -> int:
     samples = read_wav(args.input_wav) if args.input_wav else None
     opened: list[Any] = []
     keys = MemoryKeySource(_secret(options.demo_key)) if options.demo_key else EnvironmentKeySource(CredentialStore())
-    engine = Engine(options.settings, keys=keys, conversations_dir=paths.conversations_dir)
+    token = os.environ.get(ENTRA_TOKEN_ENV, "").strip()
+    engine = Engine(
+        options.settings,
+        keys=keys,
+        token_provider=StaticTokenProvider(_secret(token)) if token else None,
+        conversations_dir=paths.conversations_dir,
+    )
     engine.audio_factory = _audio_factory(args, opened, engine.report)
 
     def on_event(event: Any) -> None:
@@ -293,10 +309,10 @@ async def _talk(options: TalkOptions, paths: AppPaths) -> int:
             printer.turn("Assistant", event.text, event.interrupted)
         elif isinstance(event, Error):
             print(f"error: {event.message}", file=sys.stderr, flush=True)
+            run.assistant_done.set()  # a refused or failed reply must not hang the script
             if event.fatal:
                 run.fatal = event
                 run.connected.set()
-                run.assistant_done.set()
         elif isinstance(event, (Warning, Notice)):
             printer.status(f"note: {event.message}")
 

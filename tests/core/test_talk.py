@@ -269,3 +269,16 @@ async def test_replies_play_on_the_speaker(
     assert status == 0, capsys.readouterr().err
     assert "Assistant: You can hear this on the speaker." in capsys.readouterr().out
     assert np.abs(heard).max() > 3000
+
+
+@pytest.mark.asyncio
+async def test_entra_id_token_from_the_environment(
+    tmp_path: Path, server: LocalRealtimeServer, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    target = ("--endpoint", server.endpoint, "--deployment", "gpt-realtime", "--entra-id", "--say", "hi")
+    monkeypatch.setenv("AZURE_OPENAI_AD_TOKEN", "not-the-token-000")
+    assert await _talk_here(tmp_path, monkeypatch, *target, key=None) == 3
+    assert "rejected your sign-in token" in capsys.readouterr().err
+    monkeypatch.setenv("AZURE_OPENAI_AD_TOKEN", KEY)  # the simulator accepts its key as a bearer token
+    assert await _talk_here(tmp_path, monkeypatch, *target, key=None) == 0
+    assert "Assistant: OK." in capsys.readouterr().out

@@ -605,6 +605,18 @@ class Engine:
         recoverable = bool(getattr(ev.error, "recoverable", True))
         if not isinstance(error, BaseException):
             error = RuntimeError(str(error))
+        if getattr(ev.error, "type", "") == "tts_error":
+            # The separate voice failed; the realtime session is fine and the reply is shown.
+            failure = describe_failure(
+                error,
+                host=self.settings.connection.host,
+                deployment=self.settings.connection.tts_deployment,
+                auth_word=self._auth_word(),
+                what="text-to-speech deployment",
+            )
+            message = f"{failure.message} The reply is shown as text only."
+            self._emit(Error(failure.kind, message, failure.detail, fatal=False))
+            return
         failure = describe_failure(
             error,
             host=self.settings.connection.host,
@@ -764,7 +776,10 @@ class Engine:
                 else:
                     live.model.update_options(speed=settings.voice.speed)
             elif key == "model.instructions":
-                await live.agent.update_instructions(settings.model.instructions)
+                try:
+                    await live.agent.update_instructions(settings.model.instructions)
+                except Exception as exc:  # RealtimeError: the session is going away
+                    self._emit(Error(ErrorKind.SERVER, "The new instructions could not be sent; they apply on the next connect.", describe_chain(exc)))
             elif key == "model.temperature":
                 if preview:
                     self._send_temperature(live)

@@ -113,7 +113,7 @@ def describe_server_error(body: Any, *, auth_word: str = "API key") -> tuple[Err
     return ErrorKind.SERVER, f"The service reported an error: {said}."
 
 
-def _http_failure(status: int, host: str, deployment: str, auth_word: str) -> tuple[ErrorKind, str]:
+def _http_failure(status: int, host: str, deployment: str, auth_word: str, what: str) -> tuple[ErrorKind, str]:
     if status in (401, 403):
         return (
             ErrorKind.AUTH,
@@ -124,7 +124,7 @@ def _http_failure(status: int, host: str, deployment: str, auth_word: str) -> tu
         name = f"'{deployment}'" if deployment else "with that name"
         return (
             ErrorKind.NOT_FOUND,
-            f"There is no realtime deployment {name} at {host} (HTTP 404). Check the "
+            f"There is no {what} {name} at {host} (HTTP 404). Check the "
             "deployment name in Azure AI Foundry, and that the endpoint is the right resource.",
         )
     if status == 429:
@@ -153,8 +153,10 @@ def describe_failure(
     host: str = "",
     deployment: str = "",
     auth_word: str = "API key",
+    what: str = "realtime deployment",
 ) -> Failure:
-    """Classify ``error`` by the most specific cause in its chain."""
+    """Classify ``error`` by the most specific cause in its chain; ``what`` names the
+    deployment kind in a 404 (the text-to-speech deployment fails on its own)."""
     host = host or "the endpoint"
     detail = describe_chain(error)
     links = list(_chain(error))
@@ -166,7 +168,7 @@ def describe_failure(
         status = getattr(link, "status", None) if isinstance(link, aiohttp.ClientResponseError) else None
         status = status if status is not None else getattr(link, "status_code", None)
         if isinstance(status, int) and status >= 400:
-            kind, message = _http_failure(status, host, deployment, auth_word)
+            kind, message = _http_failure(status, host, deployment, auth_word, what)
             return found(kind, message, retry=status == 429 or status >= 500)
 
     for link in links:

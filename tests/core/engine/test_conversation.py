@@ -227,3 +227,16 @@ async def test_the_engine_honours_the_front_end_contract() -> None:
         count, levels_before = len(seen), len(h.of(Levels))
         await until(lambda: len(h.of(Levels)) > levels_before + 3, 5, "more level events")
         assert len(seen) == count
+
+
+async def test_missing_tts_deployment_is_named_and_the_reply_still_shows() -> None:
+    from azassist.core.events import ConnectionState, ErrorKind
+
+    async with harness(pace=0, audio_pace=8, model={"modalities": "text_tts"}, connection={"tts_deployment": "no-tts"}) as h:
+        h.server.scripted.queue_reply("Text still arrives.")
+        h.engine.send_text("hello")
+        error = (await until(lambda: h.errors(), 10, "the TTS error"))[0]
+        assert error.kind is ErrorKind.NOT_FOUND and not error.fatal
+        assert "no text-to-speech deployment 'no-tts'" in error.message
+        assert (await h.replies(1))[0].text == "Text still arrives."
+        assert h.engine.connection is ConnectionState.CONNECTED
