@@ -1,12 +1,18 @@
 """The conversation engine (LiveKit AgentSession + Azure OpenAI realtime), Qt-free.
 
-    engine = Engine(settings, keys=CredentialStore(), audio=factory,
-                    conversations_dir=paths.conversations_dir)
-    engine.subscribe(on_event)
-    await engine.connect()
+How a front end builds one (the window does exactly this)::
 
-LiveKit is imported when this package is imported (about 1 s): import it lazily from the
-window, after the first paint.
+    from azassist.core.audio.facade import open_device_audio
+    from azassist.core.credentials import CredentialStore
+    from azassist.core.engine import Engine
+
+    engine = Engine(settings, keys=CredentialStore(), conversations_dir=paths.conversations_dir)
+    engine.audio_factory = lambda s: open_device_audio(s.audio, on_event=engine.report)
+    engine.subscribe(on_event)          # typed events from azassist.core.events
+    await engine.connect()              # never raises for a user problem: watch the events
+
+Import this package on the main thread (LiveKit registers its plugins there only), and
+lazily: importing LiveKit takes one to three seconds.
 """
 
 from azassist.core.engine.audio_io import AudioFactory, AudioPair, AudioSeam, MeteredInput, no_audio

@@ -488,6 +488,10 @@ class Engine:
             self._speeches.remove(handle)
         reply = self._reply
         if live is self._live and reply is not None and reply.speech is handle and not reply.finished:
+            # LiveKit kept no message (it counted no word as heard); we showed some words, so
+            # they join the history a reconnect replays, as in the conversation file.
+            if reply.text:
+                self._history.add_message(role="assistant", content=reply.text, interrupted=handle.interrupted)
             self._finish_reply(reply, reply.text, interrupted=handle.interrupted)
 
     def _on_generation_created(self, live: _Live, ev: Any) -> None:

@@ -240,3 +240,29 @@ async def test_missing_tts_deployment_is_named_and_the_reply_still_shows() -> No
         assert "no text-to-speech deployment 'no-tts'" in error.message
         assert (await h.replies(1))[0].text == "Text still arrives."
         assert h.engine.connection is ConnectionState.CONNECTED
+
+
+async def test_interrupt_command_then_disconnect_and_connect_again_keeps_the_conversation() -> None:
+    from azassist.core.events import ConnectionState
+
+    long_reply = "Here is a long explanation that will certainly be interrupted by the button."
+    async with harness(pace=1) as h:
+        h.server.scripted.queue_reply(long_reply)
+        h.engine.send_text("explain")
+        await until(lambda: any(not e.final and e.text for e in h.of(AssistantText)), 10, "words heard")
+        h.engine.interrupt()
+        [reply] = await h.replies(1)
+        assert reply.interrupted and len(reply.text) < len(long_reply)
+        await until(lambda: h.engine.activity is Activity.LISTENING, 5, "listening again")
+
+        await h.engine.disconnect()
+        assert h.engine.connection is ConnectionState.DISCONNECTED
+        assert h.server.live_sessions == []
+        await h.engine.connect()
+        await h.connected()
+        replayed = [e["item"]["role"] for e in h.server.received.of_type("conversation.item.create", h.server.sessions[-1].id)]
+        assert replayed == ["user", "assistant"]
+        h.server.scripted.queue_reply("Continuing.")
+        h.engine.send_text("go on")
+        assert (await h.replies(2))[-1].text == "Continuing."
+        assert h.audio_opened == 2  # each connection opens (and closes) its own audio
