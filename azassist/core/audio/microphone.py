@@ -32,6 +32,11 @@ INPUT_BLOCK_SECONDS = 0.02  # 50 wake-ups a second at most; the session sends 10
 MAX_QUEUED_FRAMES = 50  # 0.5 s: a session that stops reading gets recent audio, not a backlog
 
 
+def _stream_time(value: float, now: float) -> float:
+    """A PortAudio callback time, or 0 when the host API does not provide a usable one."""
+    return value if value > 0 and abs(now - value) < 1.0 else 0.0
+
+
 class MicrophoneInput(AudioInput):
     """Mono 24 kHz 10 ms frames from a PortAudio input device, cleaned by ``processor``."""
 
@@ -104,16 +109,21 @@ class MicrophoneInput(AudioInput):
         if status.input_overflow:
             self.overflows += 1
         self.input_latency = max(0.0, time_info.currentTime - time_info.inputBufferAdcTime)
-        self._processor.set_stream_delay(self.input_latency + self._echo_delay())
+        block_adc = _stream_time(time_info.inputBufferAdcTime, time_info.currentTime)
+        # with capture times the echo canceller's inputs are aligned on the stream clock, so
+        # only the acoustic path is left; without them it needs the devices' latencies
+        self._processor.set_stream_delay(0.0 if block_adc else self.input_latency + self._echo_delay())
         samples = indata[:, 0]
         if self._resampler is not None:
             converted = self._resampler.push(int16_frame(samples, self.stream.rate))
             samples = np.concatenate([frame_samples(f) for f in converted]) if converted else samples[:0]
         passing = self._attached and not self._muted and not self._closed
         delivered = False
-        for chunk in self._chunker.push(samples):
+        lead = self._chunker.pending  # samples from the previous block that start this frame
+        for index, chunk in enumerate(self._chunker.push(samples)):
             frame = int16_frame(chunk)
-            self._processor.process_capture(frame)  # always: keeps the echo canceller converged
+            adc = block_adc + (index * FRAME_SAMPLES - lead) / SAMPLE_RATE if block_adc else 0.0
+            self._processor.process_capture(frame, adc)  # always: keeps the canceller converged
             self.frames_captured += 1
             if not passing:
                 self.frames_dropped += 1

@@ -10,6 +10,7 @@ swaps the reference, which the audio threads pick up at their next frame.
 
 from __future__ import annotations
 
+import collections
 import logging
 import threading
 from dataclasses import dataclass
@@ -20,6 +21,24 @@ from livekit import rtc
 from azassist.core.audio.memory import int16_frame
 
 log = logging.getLogger(__name__)
+
+# How far ahead of a microphone frame (by stream-clock time) played audio is handed to the
+# echo canceller. 0: a played frame goes in just before the first microphone frame captured
+# after it reached the DAC. Such frames are always queued by then (the speaker queues ~25 ms
+# before the DAC, the microphone is processed ~20 ms after the ADC), so the delay WebRTC
+# sees is the acoustic path alone and stays constant.
+RENDER_LEAD = 0.0
+
+# WebRTC's canceller needs about half a second of far-end speech to converge; until then a
+# loud echo (a laptop's speakers next to its microphone) leaks in bursts that the service's
+# VAD takes for the user barging in. So for the first WARMUP_SECONDS of played speech after
+# the canceller is built, microphone frames are attenuated while the speaker is active (or
+# was in the last FAR_ACTIVE_FRAMES * 10 ms, the echo's way back). Much shorter than LiveKit's
+# own warm-up (the whole first 3 s of the first reply muted), and only while audio plays.
+WARMUP_SECONDS = 1.0
+WARMUP_GAIN = 0.03  # -30 dB
+FAR_ACTIVE_FRAMES = 30
+FAR_ACTIVE_PEAK = 300  # about -40 dBFS
 
 
 class FrameChunker:
@@ -34,6 +53,11 @@ class FrameChunker:
         whole = len(data) - len(data) % self.frame_size
         self._rest = data[whole:].copy()
         return [data[start : start + self.frame_size] for start in range(0, whole, self.frame_size)]
+
+    @property
+    def pending(self) -> int:
+        """Samples held back from the previous push (they lead the next frame)."""
+        return len(self._rest)
 
     def reset(self) -> None:
         self._rest = np.zeros(0, dtype=np.int16)
@@ -60,6 +84,12 @@ class AudioProcessor:
         self._render_lock = threading.Lock()
         self._render_chunker: FrameChunker | None = None
         self._render_rate = 0
+        # played 10 ms frames (samples, rate, DAC time) waiting for the microphone (max 1 s)
+        self._warmup_left = WARMUP_SECONDS
+        self._far_active = collections.deque(maxlen=FAR_ACTIVE_FRAMES)
+        self.ducked_frames = 0
+        self._render_next_at = 0.0  # DAC time right after the last frame handed over
+        self._render_queue: collections.deque[tuple[np.ndarray, int, float]] = collections.deque(maxlen=100)
         self._delay_ms = -1
         self.render_frames = 0
         self.capture_frames = 0
@@ -86,6 +116,7 @@ class AudioProcessor:
         self._options = options
         self._apm = self._build(options)
         self._delay_ms = -1
+        self._warmup_left = WARMUP_SECONDS
         log.info("audio processing: %s", options)
 
     def set_stream_delay(self, seconds: float) -> None:
@@ -100,29 +131,68 @@ class AudioProcessor:
         except RuntimeError:  # WebRTC rejects some values; its own estimator still runs
             log.debug("stream delay %d ms rejected", delay_ms)
 
-    def process_capture(self, frame: rtc.AudioFrame) -> None:
-        """Clean one 10 ms microphone frame in place."""
+    def process_capture(self, frame: rtc.AudioFrame, adc_time: float = 0.0) -> None:
+        """Clean one 10 ms microphone frame in place.
+
+        ``adc_time``: when its first sample was captured, on PortAudio's stream clock (0 when
+        unknown). Played frames reach the echo canceller just before the first microphone
+        frame captured after they were heard, so WebRTC sees the same render/capture
+        alignment however unevenly Python schedules the two PortAudio threads (a stall of
+        one thread otherwise looks like a jump of the echo delay, and the canceller lets the
+        echo through while it re-converges).
+        """
         apm = self._apm
         if apm is None:
             return
+        self._feed_render(apm, adc_time)
         try:
             apm.process_stream(frame)
             self.capture_frames += 1
         except RuntimeError:
             log.debug("capture frame rejected by the audio processor", exc_info=True)
+            return
+        if self._warmup_left > 0 and any(self._far_active):
+            samples = np.frombuffer(frame.data, dtype=np.int16)  # APM made it writable
+            samples[:] = (samples.astype(np.int32) * WARMUP_GAIN).astype(np.int16)
+            self.ducked_frames += 1
 
-    def process_render(self, samples: np.ndarray, sample_rate: int) -> None:
-        """Tell the echo canceller what the speaker is playing (any block size)."""
-        apm = self._apm
-        if apm is None or not self._options.echo_cancellation:
+    def process_render(self, samples: np.ndarray, sample_rate: int, dac_time: float = 0.0) -> None:
+        """Note what the speaker plays (any block size, speaker thread). ``dac_time``: when
+        its first sample reaches the DAC, on PortAudio's stream clock (0 when unknown)."""
+        if self._apm is None or not self._options.echo_cancellation:
             return
         with self._render_lock:
             if self._render_chunker is None or self._render_rate != sample_rate:
                 self._render_chunker = FrameChunker(sample_rate // 100)
                 self._render_rate = sample_rate
-            for chunk in self._render_chunker.push(samples):
-                try:
-                    apm.process_reverse_stream(int16_frame(chunk, sample_rate))
-                    self.render_frames += 1
-                except RuntimeError:
-                    log.debug("render frame rejected by the audio processor", exc_info=True)
+            pending = self._render_chunker.pending
+            for index, chunk in enumerate(self._render_chunker.push(samples)):
+                at = dac_time + (index * len(chunk) - pending) / sample_rate if dac_time else 0.0
+                self._render_queue.append((chunk.copy(), sample_rate, at))
+
+    def _feed_render(self, apm: rtc.AudioProcessingModule, adc_time: float) -> None:
+        queue = self._render_queue
+        while queue:
+            chunk, rate, at = queue[0]
+            if adc_time and at and at > adc_time + RENDER_LEAD:
+                return  # keep the render stream a fixed time ahead of the capture stream
+            queue.popleft()
+            if at and self._render_next_at:
+                # the speaker thread was late (the device played silence meanwhile): give the
+                # canceller that silence too, or the echo path seems to jump and echo leaks
+                missing = min(int(round((at - self._render_next_at) * 100)), 50)
+                for _ in range(missing):
+                    self._reverse(apm, np.zeros(len(chunk), dtype=np.int16), rate)
+            self._render_next_at = at + len(chunk) / rate if at else 0.0
+            self._reverse(apm, chunk, rate)
+
+    def _reverse(self, apm: rtc.AudioProcessingModule, chunk: np.ndarray, rate: int) -> None:
+        active = bool(len(chunk)) and float(np.abs(chunk.astype(np.int32)).max()) > FAR_ACTIVE_PEAK
+        self._far_active.append(active)
+        if active and self._warmup_left > 0:
+            self._warmup_left -= len(chunk) / rate
+        try:
+            apm.process_reverse_stream(int16_frame(chunk, rate))
+            self.render_frames += 1
+        except RuntimeError:
+            log.debug("render frame rejected by the audio processor", exc_info=True)

@@ -274,7 +274,8 @@ class SpeakerOutput(AudioOutput):
         self.output_latency = max(0.0, time_info.outputBufferDacTime - time_info.currentTime)
         out = outdata[:, 0]
         self._fill(out, dac_wall=time.time() + self.output_latency)
-        self._processor.process_render(out, self._rate)
+        dac = time_info.outputBufferDacTime
+        self._processor.process_render(out, self._rate, dac if dac > 0 and abs(dac - time_info.currentTime) < 1.0 else 0.0)
         self._meter.add(out)
 
     def _on_clock_block(self, out: np.ndarray) -> None:

@@ -115,5 +115,21 @@ async def until(predicate: Callable[[], bool], timeout: float, what: str, poll: 
         await asyncio.sleep(poll)
 
 
-__all__ = ["RATE", "MonitorRecorder", "active_span", "best_alignment", "make_speech",
+__all__ = ["RATE", "MonitorRecorder", "active_span", "best_alignment", "high_passed", "make_speech",
            "play_into_microphone", "read_wav", "rms", "until"]
+
+
+def high_passed(samples: np.ndarray) -> np.ndarray:
+    """``samples`` through WebRTC's high-pass filter alone: what the microphone path delivers
+    with every switchable feature off (the filter always runs)."""
+    from azassist.core.audio.memory import frame_samples, int16_frame
+    from azassist.core.audio.processing import AudioProcessor, ProcessingOptions
+
+    processor = AudioProcessor(ProcessingOptions(False, False, False, True))
+    padded = np.pad(samples, (0, -len(samples) % 240))
+    out = []
+    for start in range(0, len(padded), 240):
+        frame = int16_frame(padded[start : start + 240])
+        processor.process_capture(frame)
+        out.append(frame_samples(frame))
+    return np.concatenate(out)[: len(samples)]
