@@ -158,7 +158,10 @@ class MainWindow(QMainWindow):
         else:
             self.pages.setCurrentWidget(self.welcome)
         self._page_changed(self.pages.currentIndex())
-        QApplication.instance().installEventFilter(self)  # type: ignore[union-attr]
+        app = QApplication.instance()
+        assert isinstance(app, QApplication)
+        app.setQuitOnLastWindowClosed(False)  # closing may only hide to the tray; quit() decides
+        app.installEventFilter(self)
         QGuiApplication.styleHints().colorSchemeChanged.connect(self._system_scheme_changed)
 
     # --- building ---------------------------------------------------------------------------

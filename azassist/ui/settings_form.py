@@ -312,10 +312,14 @@ class DeviceEditor(FieldEditor):
         self.combo = QComboBox()
         self._describe(self.combo)
         self.combo.setMinimumWidth(320)
-        self.combo.activated.connect(lambda _i: self.edited.emit(self.value(), False))
+        self.combo.activated.connect(self._chosen)
         self._layout.addWidget(self.combo, 1)
         self._current = ""
         self.refresh()
+
+    def _chosen(self, _index: int) -> None:
+        self._current = self.value()
+        self.edited.emit(self._current, False)
 
     def refresh(self) -> None:
         """Re-read the device list, keeping the chosen device even if it is unplugged."""
