@@ -30,6 +30,11 @@ def short_speech_wav(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="session")
+def short_speech(short_speech_wav: Path) -> np.ndarray:
+    return read_wav(short_speech_wav)
+
+
+@pytest.fixture(scope="session")
 def speech(speech_wav: Path) -> np.ndarray:
     return read_wav(speech_wav)
 

@@ -11,10 +11,11 @@ import numpy as np
 import pytest
 
 from azassist.core.audio.facade import DeviceAudioIO
+from azassist.core.audio.files import write_wav
 from azassist.core.audio.microphone import MicrophoneInput
 from azassist.core.audio.processing import ProcessingOptions
 from azassist.core.settings import AudioSettings
-from tests.core.audio.support import RATE, best_alignment, play_into_microphone, until
+from tests.core.audio.support import RATE, best_alignment, high_passed, play_into_microphone, until
 
 pytestmark = [pytest.mark.audio, pytest.mark.asyncio, pytest.mark.timeout(60)]
 
@@ -70,7 +71,7 @@ async def test_speech_arrives_as_10ms_frames(device_audio: DeviceAudioIO, speech
     assert stats.input_wakeups <= stats.frames_delivered // 2 + 1
 
 
-async def test_resampled_input_matches(virtual_audio: object, speech_wav: Path, speech: np.ndarray) -> None:
+async def test_resampled_input_matches(virtual_audio: object, short_speech_wav: Path, short_speech: np.ndarray) -> None:
     """A device that will not do 24 kHz: captured at 48 kHz and resampled."""
     audio = DeviceAudioIO(AudioSettings(), input_rate=48_000, output_rate=48_000)
     audio.processor.configure(ProcessingOptions(False, False, False, False))
@@ -79,12 +80,12 @@ async def test_resampled_input_matches(virtual_audio: object, speech_wav: Path, 
         assert audio.stats.input_rate == 48_000 and audio.stats.output_rate == 48_000
         collector = FrameCollector(audio.input)
         await collector.running()
-        await speak(speech_wav)
+        await speak(short_speech_wav)
         heard = await collector.stop()
     finally:
         await audio.aclose()
     assert collector.sizes == {(RATE, 240)}
-    _, score = best_alignment(heard, speech)
+    _, score = best_alignment(heard, short_speech)
     assert score > 0.98
 
 
@@ -101,11 +102,15 @@ async def test_processing_keeps_speech(virtual_audio: object, speech_wav: Path, 
     finally:
         await audio.aclose()
     assert audio.processor.capture_frames > 0
-    _, score = best_alignment(heard, speech)
-    assert score > 0.6
+    _, score = best_alignment(heard, high_passed(speech))
+    assert score > 0.8  # noise suppression and gain reshape it a little
 
 
-async def test_detached_or_muted_input_drops_frames(device_audio: DeviceAudioIO, short_speech_wav: Path) -> None:
+async def test_detached_or_muted_input_drops_frames(
+    device_audio: DeviceAudioIO, short_speech: np.ndarray, tmp_path: Path
+) -> None:
+    clip = tmp_path / "clip.wav"
+    write_wav(clip, short_speech[: RATE // 2])
     microphone = device_audio.input
     collector = FrameCollector(microphone)
     await collector.running()
@@ -113,14 +118,14 @@ async def test_detached_or_muted_input_drops_frames(device_audio: DeviceAudioIO,
     microphone.on_detached()  # what session.input.set_audio_enabled(False) does
     await asyncio.sleep(0.05)
     count = len(collector.frames)
-    await speak(short_speech_wav)
+    await speak(clip)
     assert len(collector.frames) == count
 
     microphone.on_attached()
     device_audio.set_muted(True)
     readings = []
     unsubscribe = device_audio.subscribe_levels(readings.append)
-    await speak(short_speech_wav)
+    await speak(clip)
     unsubscribe()
     assert len(collector.frames) == count
     assert readings and all(r.input_peak == float("-inf") for r in readings)
@@ -128,8 +133,8 @@ async def test_detached_or_muted_input_drops_frames(device_audio: DeviceAudioIO,
     device_audio.set_muted(False)
     readings.clear()
     unsubscribe = device_audio.subscribe_levels(readings.append)
-    await speak(short_speech_wav)
+    await speak(clip)
     unsubscribe()
     await collector.stop()
-    assert len(collector.frames) > count + 50
+    assert len(collector.frames) > count + 25
     assert max(r.input_peak for r in readings) > -30
