@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from azassist.core.credentials import CredentialStore
-from azassist.core.events import ConnectionState, EngineEvent, Error, StateChanged
+from azassist.core.events import ConnectionState, EngineEvent, Error, StateChanged, Warning
 from azassist.core.secrets import Secret
 from azassist.core.settings import Settings
 
@@ -165,6 +165,9 @@ class EngineProvider:
                 outcome.set_result(TestResult(True, f"Connected to {connection.deployment} at {connection.host}."))
             elif isinstance(event, Error) and event.fatal:
                 outcome.set_result(TestResult(False, event.message))
+            elif isinstance(event, Warning):
+                # The first failed attempt says it all; the test need not wait out the retries.
+                outcome.set_result(TestResult(False, event.message.removesuffix(" Trying again…").strip()))
 
         engine.subscribe(on_event)
         try:

@@ -52,9 +52,23 @@ async def until(predicate: Callable[[], Any], timeout: float = 15.0, what: str =
 
 
 @pytest.fixture(autouse=True)
-def _clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+def _clean_environment(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     monkeypatch.delenv("OPENAI_API_VERSION", raising=False)
     monkeypatch.delenv("AZURE_OPENAI_API_KEY", raising=False)
+    _forget_viable_keyrings()
+    yield
+    _forget_viable_keyrings()
+
+
+def _forget_viable_keyrings() -> None:
+    """keyring decides once per process which backends are viable; a test that ran without
+    a session bus would hide the Secret Service from every later test, so forget it."""
+    import keyring.backend
+    import keyring.core
+
+    with contextlib.suppress(KeyError):  # nothing decided yet
+        keyring.backend.get_all_keyring.reset()  # type: ignore[attr-defined]
+    keyring.core._keyring_backend = None  # type: ignore[attr-defined]
 
 
 @pytest.fixture
