@@ -48,7 +48,7 @@ from azassist import __version__
 from azassist.core.paths import AppPaths
 
 SAMPLE_RATE = 24_000
-SPOKEN_TEXT = "Testing azassist, one two three."
+SPOKEN_TEXT = "Testing, one two three."
 DEPLOYMENT = "gpt-realtime"
 TRANSCRIPTION_DEPLOYMENT = "gpt-4o-transcribe"  # any name: the local server transcribes every one
 THIRD_PARTY_MODULES = (
