@@ -148,3 +148,23 @@ async def test_lost_devices_are_reported_and_recovered(pulse_cli: None, speech: 
         assert score > 0.99
     finally:
         await audio.aclose()
+
+
+@pytest.mark.asyncio
+async def test_settings_apply_live(virtual_audio: object) -> None:
+    """Switching devices by name and toggling processing while streams run."""
+    events: list[EngineEvent] = []
+    audio = await open_device_audio(AudioSettings(), on_event=events.append)
+    try:
+        other = next(d.name for d in devices.list_devices("input") if not d.is_default_input)
+        audio.apply(AudioSettings(input_device=other, output_device=other, echo_cancellation=False))
+        assert audio.stats.input_device == other and audio.stats.output_device == other
+        assert not audio.processor.options.echo_cancellation
+        assert audio.processor.options.noise_suppression
+        audio.apply(AudioSettings(input_device="Gone", output_device=other))
+        assert audio.stats.input_device == devices.default_device("input").name  # type: ignore[union-attr]
+        assert [e.setting for e in events if isinstance(e, Notice)] == ["audio.input_device"]
+        assert devices.open_stream_count() == 2
+    finally:
+        await audio.aclose()
+    assert devices.open_stream_count() == 0
