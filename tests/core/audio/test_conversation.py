@@ -6,6 +6,7 @@ must not hear the assistant's own voice when cancellation is on, and does when i
 from __future__ import annotations
 
 import asyncio
+import base64
 import subprocess
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
@@ -123,7 +124,10 @@ async def test_speech_goes_round_trip_through_the_echo_responder(
         assert not reply.interrupted
         assert "I heard" in (reply.text_content or "")
         assert "I heard" in "".join(talk.text.segments)  # paced text reached the text sink
-        offset, score = best_alignment(heard, spoken)
+        sent = b"".join(base64.b64decode(e["audio"]) for e in talk.server.received.of_type("input_audio_buffer.append"))
+        _, score = best_alignment(np.frombuffer(sent, dtype="<i2").astype(np.int16), spoken)
+        assert score > 0.95, "the server did not get what was said into the microphone"
+        _, score = best_alignment(heard, spoken)
         assert score > 0.95, "the speaker did not play back what the microphone heard"
         stats = talk.audio.stats
         assert stats.segments_played >= 1 and stats.output_underruns == 0

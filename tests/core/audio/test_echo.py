@@ -15,7 +15,7 @@ from azassist.core.audio.facade import DeviceAudioIO
 from azassist.core.audio.memory import int16_frame
 from azassist.core.audio.processing import WARMUP_SECONDS
 from azassist.core.settings import AudioSettings
-from tests.core.audio.support import RATE, until
+from tests.core.audio.support import until
 
 pytestmark = [pytest.mark.audio, pytest.mark.asyncio, pytest.mark.timeout(60)]
 
