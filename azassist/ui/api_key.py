@@ -95,7 +95,9 @@ class ApiKeyField(QWidget):
         try:
             saved = self.credentials.get_api_key(host)
         except CredentialError as exc:
-            self._say(exc.message, "error")
+            # With no keyring at all the line below the field already says so.
+            unavailable = self.credentials.backend_name() == "none available"
+            self._say("" if unavailable else exc.message, "error")
             return
         if saved:
             self.line.setPlaceholderText("A key is saved for this endpoint; type a new one to replace it")

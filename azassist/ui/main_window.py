@@ -151,6 +151,7 @@ class MainWindow(QMainWindow):
         self._restore_geometry()
         self._apply_ui_settings(self.settings)
         self._show_state()
+        self._show_endpoint()
         for notice in load.notices:
             self.show_error(Error(ErrorKind.CONFIG, notice))
         if self.settings.connection.is_configured:
@@ -293,8 +294,8 @@ class MainWindow(QMainWindow):
         self.latency_label.setToolTip("From the end of your turn to the first sound of the reply")
         self.tokens_label = QLabel()
         self.tokens_label.setAccessibleName("Tokens used in this conversation")
-        bar.addWidget(self.state_pill)
-        for label in (self.endpoint_label, self.latency_label, self.tokens_label):
+        # All permanent: a passing message must never hide the state.
+        for label in (self.state_pill, self.endpoint_label, self.latency_label, self.tokens_label):
             bar.addPermanentWidget(label)
 
     # --- window state -----------------------------------------------------------------------
@@ -479,10 +480,8 @@ class MainWindow(QMainWindow):
             self.show_error(event)
         elif isinstance(event, Warning):
             self.transcript.add_note(EntryKind.WARNING, event.message, event.at)
-            self.statusBar().showMessage(event.message, 6000)
         elif isinstance(event, Notice):
             self.transcript.add_note(EntryKind.NOTICE, event.message, event.at)
-            self.statusBar().showMessage(event.message, 6000)
         elif isinstance(event, Capability):
             self.capabilities[event.setting] = event
             self._forward_capability(event)

@@ -33,12 +33,14 @@ class ChoiceButton(QPushButton):
         layout = QVBoxLayout(self)
         layout.setContentsMargins(20, 12, 20, 12)
         layout.setSpacing(2)
+        layout.addStretch(1)
         for text, name in ((title, "choiceTitle"), (detail, "choiceDetail")):
             label = QLabel(text)
             label.setObjectName(name)
             label.setWordWrap(True)
             label.setAttribute(Qt.WidgetAttribute.WA_TransparentForMouseEvents)
             layout.addWidget(label)
+        layout.addStretch(1)
         self.setMinimumHeight(layout.sizeHint().height())
 
 

@@ -113,6 +113,8 @@ def main(argv: list[str] | None = None) -> int:
     svg = ROOT / "resources" / "icons" / f"{APP}.svg"
     icon_dir = work / "icons"
     rendered = timed(timings, "icons", lambda: icons.render_icons(svg, icon_dir) if svg.exists() else {})
+    if rendered:
+        icons.write_windows_and_mac_icons(rendered, icon_dir)
     bundle = timed(timings, "pyinstaller", lambda: run_pyinstaller(dist, work / "pyinstaller", icon_dir, clean=options.clean))
     startup = None if options.no_startup else timed(timings, "start-up timing", lambda: measure_startup(bundle))
 

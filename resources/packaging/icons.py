@@ -38,3 +38,18 @@ def render_icons(svg: Path, target_dir: Path, sizes: tuple[int, ...] = LINUX_ICO
             raise OSError(f"could not write {path}")
         written[size] = path
     return written
+
+
+def write_windows_and_mac_icons(pngs: dict[int, Path], target_dir: Path) -> list[Path]:
+    """``azassist.ico`` (Inno Setup, the .exe) and ``azassist.icns`` (the .app) with Pillow,
+    which the build environment has (PyInstaller uses it the same way); none without it."""
+    try:
+        from PIL import Image
+    except ImportError:
+        return []
+    largest = Image.open(pngs[max(pngs)])
+    ico = target_dir / "azassist.ico"
+    largest.save(ico, sizes=[(size, size) for size in sorted(pngs) if size <= 256])
+    icns = target_dir / "azassist.icns"
+    largest.save(icns)
+    return [ico, icns]

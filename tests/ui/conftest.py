@@ -131,6 +131,7 @@ async def open_window(
     credentials: CredentialStore | None = None,
     offer: EnvironmentOffer | None = None,
     local_pace: float = 3.0,
+    size: tuple[int, int] | None = (900, 680),
 ) -> AsyncIterator[WindowHarness]:
     """A shown MainWindow with the real engine provider (device audio on the virtual devices)."""
     from azassist.ui.main_window import MainWindow
@@ -150,7 +151,8 @@ async def open_window(
         original(event)
 
     window.handle_event = record  # type: ignore[method-assign]
-    window.resize(900, 680)
+    if size is not None:
+        window.resize(*size)
     window.show()
     window.activateWindow()
     try:

@@ -1,0 +1,152 @@
+"""The application shell: run_gui, the first paint before LiveKit, window state, keyboard
+access, themes and the tray."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QAction, QPalette
+from PySide6.QtWidgets import QAbstractButton, QApplication, QLineEdit, QWidget
+
+from azassist.core.paths import AppPaths
+from azassist.core.settings import Settings, Theme
+from azassist.ui.theme import apply_theme, is_dark
+
+from .conftest import open_window
+
+REPO = Path(__file__).resolve().parents[2]
+
+RUN_DEMO = textwrap.dedent(
+    """
+    import json, sys
+    from PySide6.QtCore import QTimer
+    from azassist.core.paths import resolve_paths
+    from azassist.core.settings import SettingsStore
+    import azassist.ui.main_window as main_window
+    from azassist.ui.app import run_gui
+
+    seen = {}
+    show = main_window.MainWindow.showEvent
+    def first_show(self, event):
+        seen.setdefault("livekit_loaded_at_first_show", "livekit" in sys.modules)
+        show(self, event)
+    main_window.MainWindow.showEvent = first_show
+    on_state = main_window.MainWindow._on_state
+    def watch(self, event):
+        on_state(self, event)
+        if event.connection.value == "connected" and "state" not in seen:
+            seen["state"] = self.state_pill.text()
+            seen["title"] = self.windowTitle()
+            QTimer.singleShot(100, self.quit)
+    main_window.MainWindow._on_state = watch
+    paths = resolve_paths(sys.argv[1]).ensure()
+    seen["exit"] = run_gui(paths, SettingsStore(paths.settings_file).load(), demo=True)
+    seen["livekit_loaded_at_exit"] = "livekit" in sys.modules
+    print(json.dumps(seen))
+    """
+)
+
+
+@pytest.mark.audio
+@pytest.mark.timeout(90)
+def test_run_gui_demo_paints_before_livekit_then_talks_and_quits(tmp_path: Path) -> None:
+    environment = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "PYTHONPATH": str(REPO)}
+    environment.pop("OPENAI_API_VERSION", None)
+    result = subprocess.run(
+        [sys.executable, "-c", RUN_DEMO, str(tmp_path / "profile")],
+        capture_output=True, text=True, timeout=80, env=environment, cwd=REPO,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    seen = json.loads(result.stdout.strip().splitlines()[-1])
+    assert seen["livekit_loaded_at_first_show"] is False  # the window painted first
+    assert seen["livekit_loaded_at_exit"] is True
+    assert seen["state"].startswith("Connected") and "offline demo" in seen["state"]
+    assert "offline demo" in seen["title"]
+    assert seen["exit"] == 0
+    assert (tmp_path / "profile" / "window.ini").exists()  # size and position remembered
+
+
+@pytest.mark.asyncio
+async def test_the_window_remembers_its_size_and_position(paths: AppPaths) -> None:
+    async with open_window(paths, Settings()) as h:
+        h.window.resize(640, 480)
+        h.window.move(40, 30)
+        placed = h.window.geometry()
+    assert placed.width() != 900  # really changed from the harness's size
+    # Closing saved the geometry; the next window opens where this one was.
+    async with open_window(paths, Settings(), size=None) as h:
+        assert h.window.geometry() == placed
+
+
+@pytest.mark.asyncio
+async def test_every_action_has_a_shortcut_or_menu_and_every_control_a_name(paths: AppPaths) -> None:
+    async with open_window(paths, Settings.model_validate({"connection": {"endpoint": "https://x.openai.azure.com", "deployment": "d"}})) as h:
+        window = h.window
+        shortcuts = {a.text(): a.shortcut().toString() for a in window.actions() if not a.shortcut().isEmpty()}
+        assert shortcuts["Connect"] == "Ctrl+K"
+        assert shortcuts["Interrupt"] == "Esc"
+        assert shortcuts["Mute"] == "Ctrl+M"
+        assert shortcuts["Switch hands-free / push-to-talk"] == "Ctrl+T"
+        assert shortcuts["New conversation"] == "Ctrl+N"
+        assert shortcuts["Export…"] == "Ctrl+E"
+        assert shortcuts["Settings…"] == "Ctrl+,"
+        assert shortcuts["Type a message"] == "Ctrl+L"
+        in_menus = {a.text() for menu in window.menuBar().findChildren(type(window.menuBar().actions()[0].menu())) for a in menu.actions()}
+        for action in window.actions():
+            assert isinstance(action, QAction)
+            if action is window.ptt_tray_action:
+                continue  # a tray-only item
+            assert action.text() in in_menus, action.text()
+        unnamed = [
+            widget for widget in window.conversation_page.findChildren(QWidget)
+            if isinstance(widget, (QAbstractButton, QLineEdit)) and widget.isVisibleTo(window)
+            and not (widget.accessibleName() or (isinstance(widget, QAbstractButton) and widget.text()))
+        ]
+        assert unnamed == []
+        for action in window.toolbar.actions():
+            button = window.toolbar.widgetForAction(action)
+            if isinstance(button, QAbstractButton):
+                assert button.accessibleName(), action.text()
+        assert window.transcript.accessibleName() == "Conversation transcript"
+        assert window.controls.mic_meter.accessibleName() == "Microphone level"
+
+
+@pytest.mark.asyncio
+async def test_the_hold_key_and_theme_follow_the_settings(paths: AppPaths) -> None:
+    async with open_window(paths, Settings()) as h:
+        window = h.window
+        from azassist.ui.main_window import _spec
+
+        window.editor.propose(_spec("ui", "push_to_talk_key"), "F9")
+        assert window.ptt_key() == Qt.Key.Key_F9.value
+        assert window.controls.ptt_button.text() == "Hold to talk  (F9)"
+        app = QApplication.instance()
+        assert isinstance(app, QApplication)
+        window.editor.propose(_spec("ui", "theme"), Theme.DARK)
+        assert is_dark(app.palette())
+        window.editor.propose(_spec("ui", "theme"), Theme.LIGHT)
+        assert not is_dark(app.palette())
+        assert app.palette().color(QPalette.ColorRole.Window).lightness() > 200
+    apply_theme(app, Theme.LIGHT)
+
+
+@pytest.mark.asyncio
+async def test_closing_keeps_running_in_the_tray_when_asked(paths: AppPaths) -> None:
+    async with open_window(paths, Settings.model_validate({"ui": {"keep_in_tray": True}})) as h:
+        window = h.window
+        menu_texts = [a.text() for a in window.tray.menu.actions()]
+        assert "Mute" in menu_texts and "Talk (click again to send)" in menu_texts and "Quit" in menu_texts
+        window.tray.available = True  # as on a desktop with a tray
+        window.close()
+        assert window.isHidden() and not window._closed.is_set()  # hidden, still running
+        window.tray.toggleWindow.emit()
+        assert window.isVisible()
+        window.quit()  # Quit really quits
+        assert window._closed.is_set()

@@ -1,0 +1,121 @@
+"""Screenshots of the real window on a real X server (Xvfb), light and dark, and the settings
+dialog, written to resources/screenshots/ for the README. One process cannot switch Qt
+platform, so they are taken in a child process with QT_QPA_PLATFORM=xcb."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+from PySide6.QtGui import QImage
+
+REPO = Path(__file__).resolve().parents[2]
+SHOTS = REPO / "resources" / "screenshots"
+
+SCRIPT = textwrap.dedent(
+    """
+    import sys, time
+    from pathlib import Path
+    from PySide6.QtWidgets import QApplication
+    from azassist.core.environment import EnvironmentOffer
+    from azassist.core.events import (Activity, AssistantText, ConnectionState, Levels, Notice,
+                                      StateChanged, TurnLatency, Usage, UserTranscript)
+    from azassist.core.paths import resolve_paths
+    from azassist.core.settings import LoadResult, Settings, Theme
+    from azassist.ui.app import create_application
+    from azassist.ui.main_window import MainWindow
+    from azassist.ui.theme import apply_theme
+
+    out, profile = Path(sys.argv[1]), Path(sys.argv[2])
+    app = create_application()
+    settings = Settings.model_validate({"connection": {
+        "endpoint": "https://contoso-voice.openai.azure.com", "deployment": "gpt-realtime",
+        "transcription_deployment": "gpt-4o-transcribe"}})
+
+    def settle():
+        for _ in range(5):
+            app.processEvents()
+            time.sleep(0.02)
+
+    def conversation(window):
+        t = time.time() - 120
+        events = [
+            StateChanged(ConnectionState.CONNECTED, Activity.LISTENING),
+            UserTranscript("u1", "What's a good name for a sailing boat?", True, at=t),
+            AssistantText("a1", "How about Sea Breeze, Wanderlust or Salt & Light? Short names are easy to call over the wind.", True, at=t + 2),
+            UserTranscript("u2", "Tell me the history of sailing, from the very beginning", True, at=t + 20),
+            AssistantText("a2", "People have sailed for at least seven thousand years: the earliest pictures of sails come from", True, True, at=t + 22),
+            UserTranscript("u3", "Actually, what's the weather like for sailing tomorrow?", True, at=t + 30),
+            AssistantText("a3", "It will be mostly sunny with a light chop in the morning.", True, at=t + 32),
+            Notice("Voice changes when you reconnect. Reconnect to apply it now; the conversation is kept.", at=t + 40),
+            UserTranscript("u4", "And the wind?", True, at=t + 60),
+            AssistantText("a4", "Tomorrow looks like a steady breeze from the west, around twelve knots", False, at=t + 62),
+            TurnLatency("a4", 0.64, "speech"),
+            Usage("a4", 310, 95, 2140, 812),
+            Levels(-60.0, -55.0, -14.0, -6.0),
+            StateChanged(ConnectionState.CONNECTED, Activity.ASSISTANT_SPEAKING),
+        ]
+        for event in events:
+            window.handle_event(event)
+
+    for theme in (Theme.LIGHT, Theme.DARK):
+        apply_theme(app, theme)
+        paths = resolve_paths(profile / theme.value).ensure()
+        window = MainWindow(paths, LoadResult(settings), offer=EnvironmentOffer())
+        window.resize(1000, 720)
+        window.show()
+        conversation(window)
+        settle()
+        window.grab().save(str(out / f"main-{theme.value}.png"))
+        dialog = window.open_settings("turn_detection" if theme is Theme.LIGHT else "connection")
+        dialog.resize(880, 660)
+        settle()
+        dialog.grab().save(str(out / f"settings-{theme.value}.png"))
+        dialog.close()
+        window.quit()
+
+    apply_theme(app, Theme.LIGHT)
+    paths = resolve_paths(profile / "welcome").ensure()
+    window = MainWindow(paths, LoadResult(Settings()), offer=EnvironmentOffer())
+    window.resize(1000, 720)
+    window.show()
+    settle()
+    window.grab().save(str(out / "welcome-light.png"))
+    window.quit()
+    print("done")
+    """
+)
+
+NAMES = ["main-light.png", "main-dark.png", "settings-light.png", "settings-dark.png", "welcome-light.png"]
+
+
+def mean_lightness(image: QImage) -> float:
+    step = 8
+    values = [
+        image.pixelColor(x, y).lightness()
+        for x in range(0, image.width(), step)
+        for y in range(0, image.height(), step)
+    ]
+    return sum(values) / len(values)
+
+
+@pytest.mark.xvfb
+@pytest.mark.timeout(90)
+def test_screenshots_on_a_real_x_display(xvfb_display: str, tmp_path: Path) -> None:
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    environment = {**os.environ, "QT_QPA_PLATFORM": "xcb", "DISPLAY": xvfb_display, "PYTHONPATH": str(REPO)}
+    result = subprocess.run(
+        [sys.executable, "-c", SCRIPT, str(SHOTS), str(tmp_path)],
+        capture_output=True, text=True, timeout=80, env=environment, cwd=REPO,
+    )
+    assert result.returncode == 0 and "done" in result.stdout, result.stderr[-3000:]
+    images = {name: QImage(str(SHOTS / name)) for name in NAMES}
+    for name, image in images.items():
+        assert not image.isNull() and image.width() >= 800 and image.height() >= 600, name
+    assert mean_lightness(images["main-light.png"]) > 180
+    assert mean_lightness(images["main-dark.png"]) < 80
+    assert mean_lightness(images["settings-dark.png"]) < 80
