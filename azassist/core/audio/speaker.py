@@ -253,11 +253,13 @@ class SpeakerOutput(AudioOutput):
 
     def pause(self) -> None:
         super().pause()
-        self._paused = True
+        with self._lock:  # once this returns, no further sample is handed to the device
+            self._paused = True
 
     def resume(self) -> None:
         super().resume()
-        self._paused = False
+        with self._lock:
+            self._paused = False
 
     @property
     def queued_seconds(self) -> float:
