@@ -8,8 +8,10 @@ with its unlocked keyring and a throwaway profile are handed to it.
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import tarfile
+import time
 from pathlib import Path
 from typing import Any
 
@@ -59,6 +61,8 @@ def test_frozen_selftest_passes_and_the_echo_reaches_the_speaker(
     package: Package, virtual_audio: VirtualAudio, secret_service: SecretService, tmp_path: Path
 ) -> None:
     env = scrubbed_env(**virtual_audio.env, **secret_service.env, AZASSIST_CONFIG_DIR=str(tmp_path / "profile"))
+    default_sink = subprocess.run(["pactl", "get-default-sink"], env=env, capture_output=True, text=True).stdout.strip()
+    assert default_sink == "spk", f"the virtual sound server's default sink is {default_sink!r}, not 'spk'"
     recorder = subprocess.Popen(
         ["parec", "--latency-msec=20", "--device=spk.monitor", "--rate=24000", "--channels=1", "--format=s16le", "--raw"],
         env={**env, "PATH": "/usr/bin:/bin"}, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
@@ -87,6 +91,42 @@ def test_bundle_opens_a_real_x_display_through_its_xcb_plugin(package: Package, 
     (check,) = report["checks"]
     assert check["status"] == "OK", check["detail"] + result.stderr[-2000:]
     assert check["detail"].startswith("platform xcb")
+
+
+def top_level_windows(display: str) -> list[tuple[str, int, int]]:
+    """(title, width, height) of the X server's windows, from xwininfo (x11-utils); UTF-8 so a
+    title with a dash is not garbled."""
+    tree = subprocess.run(["xwininfo", "-root", "-tree"], env={"PATH": "/usr/bin:/bin", "DISPLAY": display, "LANG": "C.UTF-8"},
+                          capture_output=True, text=True, check=True).stdout
+    found = []
+    for match in re.finditer(r'^\s+0x[0-9a-f]+ "([^"]*)":.*?\s(\d+)x(\d+)\+', tree, re.MULTILINE):
+        found.append((match.group(1), int(match.group(2)), int(match.group(3))))
+    return found
+
+
+def test_bundle_opens_its_window_on_a_real_x_display(
+    package: Package, xvfb_display: str, virtual_audio: VirtualAudio, tmp_path: Path
+) -> None:
+    env = scrubbed_env(**virtual_audio.env, DISPLAY=xvfb_display, AZASSIST_CONFIG_DIR=str(tmp_path / "profile"))
+    app = subprocess.Popen([str(package.executable), "--demo"], env=env,
+                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        deadline = time.monotonic() + 60
+        windows: list[tuple[str, int, int]] = []
+        while time.monotonic() < deadline and app.poll() is None:
+            windows = [w for w in top_level_windows(xvfb_display) if "azassist" in w[0] and w[1] >= 300]
+            if windows:
+                break
+            time.sleep(0.2)
+        assert windows, f"no azassist window appeared (exit code {app.poll()})"
+    finally:
+        app.terminate()
+        try:
+            output = app.communicate(timeout=15)[0]
+        except subprocess.TimeoutExpired:
+            app.kill()
+            output = app.communicate()[0]
+    assert "Traceback" not in output, output[-3000:]
 
 
 def test_bundle_leaves_out_what_the_app_does_not_use(package: Package) -> None:
