@@ -70,22 +70,33 @@ def _fmt(value: float | None) -> str:
     return f"{value:.3g}" if abs(value) < 1000 else f"{value:,.0f}"
 
 
+def _jsonable(record: dict[str, object]) -> dict[str, object]:
+    """NaN and infinity are not JSON: a figure that could not be measured has null there."""
+    return {k: None if isinstance(v, float) and not math.isfinite(v) else v for k, v in record.items()}
+
+
 def write_results(figures: list[Figure], directory: Path = RESULTS_DIR, stem: str = "latest") -> tuple[Path, Path]:
     directory.mkdir(parents=True, exist_ok=True)
     json_path = directory / f"{stem}.json"
-    json_path.write_text(json.dumps([asdict(f) for f in figures], indent=2) + "\n")
+    json_path.write_text(json.dumps([_jsonable(asdict(f)) for f in figures], indent=2) + "\n")
+    md_path = directory / f"{stem}.md"
+    md_path.write_text(markdown_table(figures))
+    return json_path, md_path
+
+
+def markdown_table(figures: list[Figure]) -> str:
+    """The table for bench/results/latest.md and the README (notes say how it was measured)."""
     lines = [
-        "| figure | value | unit | baseline | ratio | target | met |",
-        "|---|---|---|---|---|---|---|",
+        "| figure | value | unit | baseline | ratio | target | met | how |",
+        "|---|---|---|---|---|---|---|---|",
     ]
     for f in figures:
         met: Literal["yes", "no", "-"] = "-" if f.met is None else ("yes" if f.met else "no")
+        note = f.note.replace("|", "/")
         lines.append(
-            f"| {f.name} | {_fmt(f.value)} | {f.unit} | {_fmt(f.baseline)} | {_fmt(f.ratio)} | {f.target} | {met} |"
+            f"| {f.name} | {_fmt(f.value)} | {f.unit} | {_fmt(f.baseline)} | {_fmt(f.ratio)} | {f.target} | {met} | {note} |"
         )
-    md_path = directory / f"{stem}.md"
-    md_path.write_text("\n".join(lines) + "\n")
-    return json_path, md_path
+    return "\n".join(lines) + "\n"
 
 
 def print_figure(f: Figure) -> None:

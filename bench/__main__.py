@@ -1,0 +1,81 @@
+"""``make bench``: measure every figure of issue 9 and write bench/results/latest.{json,md}.
+
+    python -m bench [--quick] [--only 1,2,5] [--build-bundle] [--stem NAME]
+
+A full run (all figures, not --quick) writes ``latest``; any other run writes ``partial``
+unless --stem says otherwise, so a quick check never replaces the committed results.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import sys
+import time
+import traceback
+
+from .figures import FIGURES, NEEDS_SCREEN, Run
+from .harness import BenchEnv
+from .results import RESULTS_DIR, Figure, print_figure, write_results
+from .screen import WatchedScreen
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="fewer repetitions, shorter durations (about 5 minutes)")
+    parser.add_argument("--only", metavar="N,M", help="run only these figures (1-9)")
+    parser.add_argument("--build-bundle", action="store_true", help="build dist/azassist first (figure 9)")
+    parser.add_argument("--stem", help="results file name (default: latest for a full run, else partial)")
+    args = parser.parse_args(argv)
+    try:
+        args.figures = sorted({int(n) for n in args.only.split(",")}) if args.only else sorted(FIGURES)
+    except ValueError:
+        parser.error("--only takes figure numbers, e.g. --only 1,2,5")
+    unknown = [n for n in args.figures if n not in FIGURES]
+    if unknown:
+        parser.error(f"no figure {unknown[0]}: figures are 1-9")
+    if args.stem is None:
+        args.stem = "latest" if not args.quick and args.figures == sorted(FIGURES) else "partial"
+    return args
+
+
+async def run_figures(args: argparse.Namespace) -> list[Figure]:
+    os.environ.pop("OPENAI_API_VERSION", None)
+    bench = BenchEnv.start()
+    screen = WatchedScreen.start() if NEEDS_SCREEN & set(args.figures) else None
+    run = Run(quick=args.quick, bench=bench, screen=screen, build_bundle=args.build_bundle)
+    figures: list[Figure] = []
+    try:
+        for number in args.figures:
+            started = time.monotonic()
+            print(f"figure {number}...", flush=True)
+            try:
+                measured = await FIGURES[number](run)  # type: ignore[misc]
+            except Exception as exc:  # one broken figure must not cost the others
+                traceback.print_exc()
+                measured = [Figure(f"{number} (failed)", float("nan"), "", None, "-", None, note=str(exc)[:300])]
+            for figure in measured:
+                print_figure(figure)
+            figures.extend(measured)
+            print(f"figure {number} took {time.monotonic() - started:.0f} s", flush=True)
+    finally:
+        if screen is not None:
+            screen.stop()
+        bench.stop()
+    return figures
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    started = time.monotonic()
+    figures = asyncio.run(run_figures(args))
+    json_path, md_path = write_results(figures, RESULTS_DIR, args.stem)
+    missed = [f.name for f in figures if f.met is False]
+    print(f"\n{len(figures)} figures in {time.monotonic() - started:.0f} s; wrote {json_path} and {md_path}")
+    print(f"missed: {', '.join(missed)}" if missed else "every target with a bound was met")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,365 @@
+"""The nine figures of issue 9: each function measures, in this run, a value and its baseline."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import math
+import subprocess
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from azassist.simulator import LocalRealtimeServer
+
+from .harness import (
+    API_KEY,
+    DEPLOYMENT,
+    PYTHON,
+    RATE,
+    ROOT,
+    BenchEnv,
+    Client,
+    FixedReply,
+    TimedRecorder,
+    python_env,
+    speech_samples,
+    start_azassist_talk,
+    start_console,
+    start_floor,
+    start_window,
+    write_wav,
+)
+from .latency import LatencySamples, connect_client, measure_client, reply_server
+from .resources import Usage, sample_usage
+from .results import Figure, median, percentile, ratio_figure
+from .screen import WatchedScreen
+from .startup import measure_startups, startup_commands
+
+BUNDLE = ROOT / "dist" / "azassist"
+STORY = "Once upon a time, a small robot learned to listen carefully to everyone it met."
+ECHO_TEXT = (
+    "I am the assistant, and I am talking to you right now. Please keep listening while I go "
+    "on speaking for a little while longer, so the echo canceller has something to work on."
+)
+
+
+@dataclass
+class Run:
+    """What one ``make bench`` has set up and how thoroughly it measures."""
+
+    quick: bool
+    bench: BenchEnv
+    screen: WatchedScreen | None
+    build_bundle: bool = False
+    latency: dict[str, LatencySamples] = field(default_factory=dict)
+    startups: dict[str, list[float]] = field(default_factory=dict)
+
+    @property
+    def latency_reps(self) -> int:
+        return 3 if self.quick else 10
+
+    @property
+    def startup_rounds(self) -> int:
+        return 3 if self.quick else 9
+
+    @property
+    def reply_seconds(self) -> float:
+        return 15.0 if self.quick else 60.0
+
+    @property
+    def idle_seconds(self) -> float:
+        return 15.0 if self.quick else 60.0
+
+    @property
+    def transcript_turns(self) -> int:
+        return 1000 if self.quick else 5000
+
+
+def ms(seconds: float) -> float:
+    return 1000 * seconds
+
+
+def _summary(values: list[float]) -> str:
+    if not values:
+        return "no samples"
+    return f"median {ms(median(values)):.0f} ms, p95 {ms(percentile(values, 0.95)):.0f} ms, n={len(values)}"
+
+
+# --- 1, 2, 3: latency ---------------------------------------------------------------------------
+
+async def _latencies(run: Run, needed: tuple[str, ...]) -> dict[str, LatencySamples]:
+    missing = [name for name in needed if name not in run.latency]
+    if not missing:
+        return run.latency
+    bench = run.bench
+    starters: dict[str, Callable[[str], Client]] = {
+        "azassist": lambda endpoint: start_azassist_talk(bench, endpoint),
+        "console": lambda endpoint: start_console(bench, endpoint),
+        "floor": lambda endpoint: start_floor(bench, endpoint),
+    }
+    mic = TimedRecorder("mic.monitor", bench.audio.env)
+    spk = TimedRecorder("spk.monitor", bench.audio.env)
+    try:
+        mic.wait_started()
+        spk.wait_started()
+        async with reply_server(bench) as server:
+            for name in missing:
+                started = time.monotonic()
+                samples = await measure_client(
+                    bench, server, lambda n=name: starters[n](server.endpoint), name, run.latency_reps, mic, spk
+                )
+                run.latency[name] = samples
+                print(f"  {name}: output {_summary(samples.output)}; turn {_summary(samples.turn)}; "
+                      f"input {_summary(samples.input)} ({time.monotonic() - started:.0f} s)"
+                      + (f"; problems: {samples.problems}" if samples.problems else ""), flush=True)
+    finally:
+        mic.stop()
+        spk.stop()
+    return run.latency
+
+
+def _pair(name: str, unit_values: dict[str, list[float]], *, console_at_most: float | None,
+          floor_at_most: float | None, what: str) -> list[Figure]:
+    azassist = unit_values["azassist"]
+    figures = []
+    for baseline_name, bound in (("console", console_at_most), ("floor", floor_at_most)):
+        if bound is None:
+            continue
+        baseline = unit_values.get(baseline_name, [])
+        if not azassist or not baseline:
+            figures.append(Figure(f"{name} vs {baseline_name}", math.nan, "ms", None,
+                                  f"<= {bound}x {baseline_name}", None, note="no samples"))
+            continue
+        note = (f"{what}; azassist {_summary(azassist)}; {baseline_name} {_summary(baseline)}")
+        figures.append(ratio_figure(f"{name} vs {baseline_name}", ms(median(azassist)), ms(median(baseline)),
+                                    "ms", at_most=bound, baseline_name=baseline_name, note=note))
+    return figures
+
+
+async def figure_1(run: Run) -> list[Figure]:
+    data = await _latencies(run, ("azassist", "console", "floor"))
+    values = {name: samples.output for name, samples in data.items()}
+    return _pair("1 output latency", values, console_at_most=0.3, floor_at_most=1.3,
+                 what="first reply delta sent -> first non-silent sample on the speaker monitor")
+
+
+async def figure_2(run: Run) -> list[Figure]:
+    data = await _latencies(run, ("azassist", "console", "floor"))
+    values = {name: samples.turn for name, samples in data.items()}
+    return _pair("2 turn latency", values, console_at_most=0.5, floor_at_most=1.3,
+                 what="end of speech at the microphone -> first reply sample on the speaker monitor "
+                      "(includes the server VAD's 500 ms of silence)")
+
+
+async def figure_3(run: Run) -> list[Figure]:
+    data = await _latencies(run, ("azassist", "floor"))
+    values = {name: samples.input for name, samples in data.items()}
+    figures = _pair("3 input latency", values, console_at_most=None, floor_at_most=1.3,
+                    what="each speech sample at the microphone -> its 100 ms chunk at the server")
+    pipeline = {name: samples.input_pipeline for name, samples in data.items()}
+    if pipeline.get("azassist") and pipeline.get("floor"):
+        figures.append(Figure(
+            "3 input pipeline (last sample of a chunk)", ms(median(pipeline["azassist"])), "ms",
+            ms(median(pipeline["floor"])), "report vs floor", None,
+            note="the chunk-filling wait left out: device block + processing + loop + socket",
+        ))
+    return figures
+
+
+# --- 4: event-loop lag ---------------------------------------------------------------------------
+
+def long_reply(seconds: float) -> tuple[str, np.ndarray]:
+    sentence = speech_samples(STORY)
+    count = max(1, math.ceil(seconds / (len(sentence) / RATE)))
+    return " ".join([STORY] * count), np.tile(sentence, count)
+
+
+async def figure_4(run: Run) -> list[Figure]:
+    assert run.screen is not None
+    text, audio = long_reply(run.reply_seconds)
+    async with LocalRealtimeServer(api_key=API_KEY, deployments=(DEPLOYMENT,), responder=FixedReply(text, audio),
+                                   pace=1.0) as server:
+        client = start_window(run.bench, server.endpoint, run.screen.env, mode="lag",
+                              seconds=len(audio) / RATE, idle_seconds=min(15.0, run.idle_seconds))
+        try:
+            out, _ = await asyncio.to_thread(client.proc.communicate, timeout=len(audio) / RATE + 180)
+        finally:
+            client.stop()
+    lines = out.decode().strip().splitlines()
+    if client.proc.returncode != 0 or not lines:
+        raise RuntimeError(f"the window probe failed: {client.log_tail()}")
+    result = json.loads(lines[-1])
+    idle, reply = result["idle"], result["reply"]
+    note = (f"Xvfb (real X11 window), {result['reply_seconds']:.0f} s reply, "
+            f"{result['assistant_updates']} transcript updates; 10 ms precise single-shot Qt timer chain; "
+            f"reply max {ms(max(reply)):.0f} ms, idle max {ms(max(idle)):.0f} ms")
+    p99 = ms(percentile(reply, 0.99))
+    return [
+        Figure("4 UI loop lag p99 during a streamed reply", p99, "ms", ms(percentile(idle, 0.99)),
+               "p99 <= 16 ms", p99 <= 16.0, note=note),
+        Figure("4 UI loop lag p50 during a streamed reply", ms(percentile(reply, 0.5)), "ms",
+               ms(percentile(idle, 0.5)), "report vs idle window", None),
+    ]
+
+
+# --- 5 and 9: start-up -------------------------------------------------------------------------
+
+def bundle_path() -> Path | None:
+    return BUNDLE if (BUNDLE / "azassist").is_file() else None
+
+
+async def _startups(run: Run) -> dict[str, list[float]]:
+    if not run.startups:
+        assert run.screen is not None
+        commands = startup_commands(run.bench, bundle_path())
+        run.startups = await asyncio.to_thread(measure_startups, run.bench, run.screen, commands, run.startup_rounds)
+        for name, values in run.startups.items():
+            print(f"  start-up {name}: " + ", ".join(f"{v:.2f}" for v in values), flush=True)
+    return run.startups
+
+
+async def figure_5(run: Run) -> list[Figure]:
+    times = await _startups(run)
+    note = (f"process start -> window painted, read from the Xvfb framebuffer; "
+            f"median of {len(times['source'])} interleaved rounds after a warm-up round; "
+            f"source p95 {percentile(times['source'], 0.95):.2f} s, bare p95 {percentile(times['bare'], 0.95):.2f} s")
+    return [ratio_figure("5 start-up to painted window", median(times["source"]), median(times["bare"]), "s",
+                         at_most=1.5, baseline_name="bare PySide6 window", note=note)]
+
+
+def build_bundle() -> None:
+    print("  building the bundle (resources/packaging/build.py --skip-tar --skip-deb)", flush=True)
+    subprocess.run([PYTHON, str(ROOT / "resources" / "packaging" / "build.py"), "--skip-tar", "--skip-deb"],
+                   cwd=ROOT, check=True)
+
+
+def _tree_bytes(path: Path) -> int:
+    return sum(p.stat().st_size for p in path.rglob("*") if p.is_file() and not p.is_symlink())
+
+
+async def figure_9(run: Run) -> list[Figure]:
+    if run.build_bundle:
+        await asyncio.to_thread(build_bundle)
+    bundle = bundle_path()
+    if bundle is None:
+        note = "not built: run 'make package' or 'make bench BENCH_ARGS=--build-bundle'"
+        return [Figure("9 bundle size", math.nan, "MB", None, "report", None, note=note),
+                Figure("9 frozen start-up vs source", math.nan, "s", None, "<= 1.5x source", None, note=note)]
+    times = await _startups(run)
+    size = _tree_bytes(bundle) / 1e6
+    return [
+        Figure("9 bundle size", size, "MB", None, "report", None, note=f"{bundle.relative_to(ROOT)} (onedir)"),
+        ratio_figure("9 frozen start-up vs source", median(times["frozen"]), median(times["source"]), "s",
+                     at_most=1.5, baseline_name="source",
+                     note=f"same interleaved rounds as figure 5; frozen p95 {percentile(times['frozen'], 0.95):.2f} s"),
+    ]
+
+
+# --- 6: CPU and memory while listening --------------------------------------------------------
+
+async def figure_6(run: Run) -> list[Figure]:
+    assert run.screen is not None
+    bench, seconds = run.bench, run.idle_seconds
+    usage: dict[str, Usage] = {}
+    async with reply_server(bench) as server:
+        starters: dict[str, Callable[[], Client]] = {
+            "console": lambda: start_console(bench, server.endpoint),
+            "window": lambda: start_window(bench, server.endpoint, run.screen.env, mode="listen",  # type: ignore[union-attr]
+                                           seconds=seconds + 60),
+            "talk": lambda: start_azassist_talk(bench, server.endpoint),
+        }
+        for name, start in starters.items():
+            client, _ = await connect_client(server, start, settle=5.0)
+            try:
+                usage[name] = await sample_usage(client.pid, seconds)
+            finally:
+                client.stop()
+            print(f"  {name}: CPU {usage[name].cpu_percent:.1f} % of a core, RSS {usage[name].rss_mb:.0f} MB",
+                  flush=True)
+    console = usage["console"]
+    note = f"connected, hands-free, silent microphone, {seconds:.0f} s; % of one core, process tree"
+    figures = []
+    for name, label in (("window", "window"), ("talk", "azassist talk")):
+        figures.append(ratio_figure(f"6 CPU listening idle ({label})", usage[name].cpu_percent, console.cpu_percent,
+                                    "% core", at_most=1.0, baseline_name="console", note=note))
+    for name, label in (("window", "window"), ("talk", "azassist talk")):
+        figures.append(ratio_figure(f"6 RSS listening idle ({label})", usage[name].rss_mb, console.rss_mb, "MB",
+                                    baseline_name="console", note=f"peak {usage[name].peak_rss_mb:.0f} MB"))
+    return figures
+
+
+# --- 7: transcript growth -------------------------------------------------------------------------
+
+async def figure_7(run: Run) -> list[Figure]:
+    assert run.screen is not None
+    turns = run.transcript_turns
+    argv = [PYTHON, "-m", "bench.probes.transcript", "--turns", str(turns), "--file-turns", str(turns)]
+    env = python_env(run.bench) | run.screen.env
+    done = await asyncio.to_thread(subprocess.run, argv, env=env, cwd=ROOT, capture_output=True, text=True,
+                                   timeout=900)
+    if done.returncode != 0:
+        raise RuntimeError(f"the transcript probe failed: {done.stderr[-1500:]}")
+    result = json.loads(done.stdout.strip().splitlines()[-1])
+    window, file = result["window"], result["file"]
+    rss = window["rss"]
+    rss_turns = sorted(int(k) for k in rss)
+    first, thousand = str(rss_turns[0]), str(min((t for t in rss_turns if t >= 1000), default=rss_turns[-1]))
+    growth_kb = 1000 * (rss[thousand] - rss[first]) / max(1, int(thousand) - int(first))
+    return [
+        ratio_figure(f"7 transcript append, window, turn {turns} vs 50", ms(window["late_cost"]),
+                     ms(window["early_cost"]), "ms", at_most=1.5, baseline_name="turn 50",
+                     note="user final + 6 growing assistant partials + final, with layout and paint"),
+        ratio_figure(f"7 conversation file append, turn {turns} vs 50", ms(file["late_cost"]),
+                     ms(file["early_cost"]), "ms", at_most=1.5, baseline_name="turn 50",
+                     note="two fsync-ed JSON lines per turn"),
+        Figure(f"7 window RSS after {thousand} turns", rss[thousand], "MB", rss[first],
+               "flat (<= 1.1x turn 50)", rss[thousand] / rss[first] <= 1.1,
+               note=f"{growth_kb:.1f} kB per turn; " + ", ".join(f"turn {k}: {v:.0f} MB" for k, v in rss.items())),
+    ]
+
+
+# --- 8: echo cancellation --------------------------------------------------------------------
+
+async def _echo_power(run: Run, wav: Path, echo: str, noise: str, gain: str) -> float:
+    argv = [PYTHON, "-m", "bench.probes.echo", "--wav", str(wav), "--echo-cancellation", echo,
+            "--noise-suppression", noise, "--auto-gain", gain]
+    done = await asyncio.to_thread(subprocess.run, argv, env=python_env(run.bench), cwd=ROOT, capture_output=True,
+                                   text=True, timeout=120)
+    if done.returncode != 0:
+        raise RuntimeError(f"the echo probe failed: {done.stderr[-1500:]}")
+    return float(json.loads(done.stdout.strip().splitlines()[-1])["power"])
+
+
+async def figure_8(run: Run) -> list[Figure]:
+    bench = run.bench
+    wav = write_wav(bench.workdir / "assistant-voice.wav", speech_samples(ECHO_TEXT))
+    loopback = bench.load_module("module-loopback", "source=spk.monitor", "sink=mic", "latency_msec=40")
+    try:
+        off = await _echo_power(run, wav, "off", "off", "off")
+        alone = await _echo_power(run, wav, "on", "off", "off")
+        defaults = await _echo_power(run, wav, "on", "on", "on")
+    finally:
+        bench.unload_module(loopback)
+    note = ("speaker monitor looped into the microphone (PulseAudio module-loopback, 40 ms); power of what the "
+            "microphone seam delivers while the voice plays, after 2 s of convergence")
+
+    def db(reference: float, residual: float) -> float:
+        return 10 * math.log10(reference / max(residual, 1e-9))
+
+    erle, total = db(off, alone), db(off, defaults)
+    return [
+        Figure("8 ERLE, echo canceller alone", erle, "dB", 0.0, ">= 20 dB", erle >= 20, note=note),
+        Figure("8 echo reduction, app defaults (AEC+NS+AGC)", total, "dB", 0.0, ">= 20 dB", total >= 20,
+               note="against everything off"),
+    ]
+
+
+FIGURES: dict[int, Callable[[Run], object]] = {
+    1: figure_1, 2: figure_2, 3: figure_3, 4: figure_4, 5: figure_5,
+    6: figure_6, 7: figure_7, 8: figure_8, 9: figure_9,
+}
+NEEDS_SCREEN = {4, 5, 6, 7, 9}

@@ -1,0 +1,1 @@
+"""Small programs the benchmarks run as subprocesses (each prints one JSON line)."""

@@ -1,0 +1,129 @@
+"""How the transcript's cost grows with the conversation (figure 7); prints one JSON line.
+
+Window: a real MainWindow (no engine) receives the engine's events for thousands of turns
+through ``handle_event``, exactly as a conversation would deliver them: the user's final
+words, then the assistant's reply growing word by word (cumulative partials), then its final
+text. A turn's cost is the time of those calls plus the layout and painting they cause
+(``processEvents`` until nothing is pending), measured around turn 50 and around turn N.
+RSS is read after turn 50 and after turn 1,000.
+
+File: ``ConversationWriter.append`` (a JSON line, flushed and fsync-ed) for the same turns.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import json
+import os
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import psutil
+
+USER_TEXT = "Could you remind me what we said about the weather for the trip on Saturday?"
+REPLY_WORDS = (
+    "Sure. You asked about Saturday, and I said it should be sunny in the morning with a light "
+    "breeze, then clouds after three, so pack a jacket for the evening."
+).split()
+PARTIALS = 6  # assistant updates per reply before the final one
+
+
+def rss_mb() -> float:
+    return psutil.Process().memory_info().rss / 1e6
+
+
+def run_window(turns: int, early: int, window: int, rss_at: tuple[int, ...]) -> dict[str, Any]:
+    from PySide6.QtWidgets import QApplication
+
+    from azassist.core.environment import EnvironmentOffer
+    from azassist.core.events import AssistantText, UserTranscript
+    from azassist.core.paths import resolve_paths
+    from azassist.core.settings import LoadResult, Settings
+    from azassist.ui.app import create_application
+    from azassist.ui.main_window import MainWindow
+
+    app = create_application()
+    paths = resolve_paths(tempfile.mkdtemp(prefix="azassist-bench-transcript-")).ensure()
+    settings = Settings.model_validate({"connection": {"endpoint": "http://127.0.0.1:9", "deployment": "d"}})
+    main = MainWindow(paths, LoadResult(settings), offer=EnvironmentOffer())
+    main.resize(980, 720)
+    main.show()
+    for _ in range(20):
+        QApplication.processEvents()
+        time.sleep(0.01)
+    costs: dict[int, float] = {}
+    rss: dict[int, float] = {}
+    step = max(1, len(REPLY_WORDS) // PARTIALS)
+    late = turns - window
+    for turn in range(1, turns + 1):
+        measured = early - window // 2 <= turn < early + window // 2 or turn > late
+        turn_id = f"t{turn}"
+        started = time.perf_counter()
+        main.handle_event(UserTranscript(turn_id, USER_TEXT, final=True))
+        for end in range(step, len(REPLY_WORDS), step):
+            main.handle_event(AssistantText(turn_id, " ".join(REPLY_WORDS[:end]), final=False))
+            if measured:
+                QApplication.processEvents()
+        main.handle_event(AssistantText(turn_id, " ".join(REPLY_WORDS), final=True))
+        QApplication.processEvents()
+        if measured:
+            costs[turn] = time.perf_counter() - started
+        if turn in rss_at:
+            gc.collect()
+            QApplication.processEvents()
+            rss[turn] = rss_mb()
+    early_costs = [c for t, c in costs.items() if t < late]
+    late_costs = [c for t, c in costs.items() if t > late]
+    return {
+        "early_turn": early, "late_turn": turns,
+        "early_cost": statistics.median(early_costs), "late_cost": statistics.median(late_costs),
+        "rss": {str(k): v for k, v in rss.items()},
+        "entries": len(main.transcript.entries),
+    }
+
+
+def run_file(turns: int, early: int, window: int) -> dict[str, Any]:
+    from azassist.core.transcript import ConversationWriter, TurnRecord
+
+    directory = tempfile.mkdtemp(prefix="azassist-bench-file-")
+    writer = ConversationWriter(Path(directory), {"deployment": "d"})
+    costs: dict[int, float] = {}
+    late = turns - window
+    reply = " ".join(REPLY_WORDS)
+    for turn in range(1, turns + 1):
+        started = time.perf_counter()
+        writer.append(TurnRecord("user", USER_TEXT, id=f"u{turn}", source="speech"))
+        writer.append(TurnRecord("assistant", reply, id=f"a{turn}"))
+        cost = time.perf_counter() - started
+        if early - window // 2 <= turn < early + window // 2 or turn > late:
+            costs[turn] = cost
+    writer.close()
+    early_costs = [c for t, c in costs.items() if t < late]
+    late_costs = [c for t, c in costs.items() if t > late]
+    return {"early_cost": statistics.median(early_costs), "late_cost": statistics.median(late_costs)}
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--turns", type=int, default=5000)
+    parser.add_argument("--early", type=int, default=50)
+    parser.add_argument("--window", type=int, default=20)
+    parser.add_argument("--file-turns", type=int, default=5000)
+    args = parser.parse_args()
+    rss_at = tuple(sorted({args.early, min(1000, args.turns), args.turns}))
+    result = {
+        "window": run_window(args.turns, args.early, args.window, rss_at),
+        "file": run_file(args.file_turns, args.early, args.window),
+    }
+    print(json.dumps(result), flush=True)
+    sys.stdout.flush()
+    os._exit(0)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
