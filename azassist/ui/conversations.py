@@ -21,7 +21,12 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from azassist.core.transcript import Conversation, export_to, list_conversations, read_conversation
+from azassist.core.transcript import (
+    Conversation,
+    export_to,
+    list_conversations,
+    read_conversation,
+)
 from azassist.ui.transcript_view import Entry, EntryKind, TranscriptView
 
 log = logging.getLogger(__name__)

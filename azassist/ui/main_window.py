@@ -8,13 +8,29 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QEvent, QObject, QSettings, Qt, QTimer, QUrl, Signal
-from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QDesktopServices, QGuiApplication, QKeyEvent, QKeySequence
+from PySide6.QtCore import (
+    QEvent,
+    QObject,
+    QSettings,
+    QSignalBlocker,
+    Qt,
+    QTimer,
+    QUrl,
+    Signal,
+)
+from PySide6.QtGui import (
+    QAction,
+    QActionGroup,
+    QCloseEvent,
+    QDesktopServices,
+    QGuiApplication,
+    QKeyEvent,
+    QKeySequence,
+)
 from PySide6.QtWidgets import (
     QAbstractSpinBox,
     QApplication,
@@ -29,6 +45,7 @@ from PySide6.QtWidgets import (
     QStackedWidget,
     QTextEdit,
     QToolBar,
+    QToolButton,
     QVBoxLayout,
     QWidget,
 )
@@ -53,11 +70,26 @@ from azassist.core.events import (
     Warning,
 )
 from azassist.core.paths import AppPaths
-from azassist.core.settings import LoadResult, Settings, Theme, TurnMode, field_apply_mode
+from azassist.core.settings import (
+    LoadResult,
+    Settings,
+    Theme,
+    TurnMode,
+    field_apply_mode,
+)
 from azassist.ui.controls import ControlsPanel
-from azassist.ui.conversations import ConversationsDialog, ask_export_path, export_conversation
+from azassist.ui.conversations import (
+    ConversationsDialog,
+    ask_export_path,
+    export_conversation,
+)
 from azassist.ui.resources import app_icon, glyph
-from azassist.ui.session import EngineProvider, Mode, list_device_names, refresh_device_list
+from azassist.ui.session import (
+    EngineProvider,
+    Mode,
+    list_device_names,
+    refresh_device_list,
+)
 from azassist.ui.settings_dialog import PresetStore, SettingsDialog
 from azassist.ui.settings_form import SettingsEditor, field_specs
 from azassist.ui.theme import apply_theme
@@ -84,6 +116,19 @@ ACTIVITY_WORDS = {
 SETTINGS_KINDS = {ErrorKind.AUTH, ErrorKind.NOT_FOUND, ErrorKind.DNS, ErrorKind.TLS, ErrorKind.CONFIG, ErrorKind.KEYRING}
 ACTIVE_CONNECTIONS = (ConnectionState.CONNECTED, ConnectionState.CONNECTING, ConnectionState.RECONNECTING)
 TEXT_ENTRY_WIDGETS = (QLineEdit, QPlainTextEdit, QAbstractSpinBox, QKeySequenceEdit)
+
+
+class _Attached:
+    """An engine and the window's subscription to it: closing ends both."""
+
+    def __init__(self, engine: ConversationEngine, listener: Callable[[EngineEvent], None]) -> None:
+        self.engine = engine
+        self._unsubscribe = engine.subscribe(listener)
+
+    async def close(self) -> None:
+        self._unsubscribe()
+        closer = getattr(self.engine, "aclose", None)  # the real engine also closes its file
+        await (closer() if closer is not None else self.engine.disconnect())
 
 
 def _spec(group: str, name: str) -> Any:
@@ -113,18 +158,16 @@ class MainWindow(QMainWindow):
         self.editor.committed.connect(self._settings_committed)
         self.credentials = credentials or CredentialStore()
         self.provider = provider or EngineProvider(self.credentials, paths.conversations_dir)
-        self.engine: ConversationEngine | None = None
+        self._main: _Attached | None = None  # the conversation (Azure or the demo)
+        self._check: _Attached | None = None  # the audio check, while it runs
         self.mode: Mode | None = None
-        self._unsubscribe: Callable[[], None] | None = None
-        self.check_engine: ConversationEngine | None = None
-        self._check_unsubscribe: Callable[[], None] | None = None
         self.connection = ConnectionState.DISCONNECTED
         self.activity = Activity.IDLE
         self.capabilities: dict[str, Capability] = {}
         self.tasks: set[asyncio.Task[Any]] = set()
         self.ptt_source: str | None = None
         self._speech_started_at: float | None = None
-        self._last_vad_mode = (
+        self._last_vad_mode: TurnMode = (
             self.settings.turn_detection.mode
             if self.settings.turn_detection.mode is not TurnMode.PUSH_TO_TALK
             else TurnMode.SERVER_VAD
@@ -186,10 +229,10 @@ class MainWindow(QMainWindow):
     def _build_actions(self) -> None:
         self.connect_action = self._action("Connect", "Ctrl+K", self.toggle_connection, icon="connect",
                                            tip="Connect to the assistant, or disconnect")
-        self.hands_free_action = self._action("Hands-free", None, lambda on: on and self.set_hands_free(True),
-                                              checkable=True, tip="Talk freely; the assistant answers when you pause")
-        self.ptt_mode_action = self._action("Push-to-talk", None, lambda on: on and self.set_hands_free(False),
-                                            checkable=True, tip="Hold a key or the button while you speak")
+        self.hands_free_action = self._action("Hands-free", None, self._mode_chosen(True), checkable=True,
+                                              tip="Talk freely; the assistant answers when you pause")
+        self.ptt_mode_action = self._action("Push-to-talk", None, self._mode_chosen(False), checkable=True,
+                                            tip="Hold a key or the button while you speak")
         group = QActionGroup(self)
         group.addAction(self.hands_free_action)
         group.addAction(self.ptt_mode_action)
@@ -206,13 +249,21 @@ class MainWindow(QMainWindow):
         self.history_action = self._action("Conversations…", "Ctrl+O", self.show_conversations, icon="history",
                                            tip="Read saved conversations")
         self.settings_action = self._action("Settings…", "Ctrl+,", lambda: self.open_settings(), icon="settings")
-        self.audio_check_action = self._action("Audio check…", None, lambda: self.open_settings("audio"),
+        self.audio_check_action = self._action("Audio check…", "Ctrl+Shift+A", lambda: self.open_settings("audio"),
                                                tip="Hear your own voice through the whole pipeline, offline")
-        self.demo_action = self._action("Offline demo", None, self.start_demo, tip="Talk to a local stand-in, no account needed")
+        self.demo_action = self._action("Offline demo", "Ctrl+Shift+D", self.start_demo,
+                                        tip="Talk to a local stand-in, no account needed")
         self.focus_message_action = self._action("Type a message", "Ctrl+L", self.focus_message)
         self.shortcuts_action = self._action("Keyboard shortcuts", "F1", self.show_shortcuts)
-        self.log_action = self._action("Open log folder", None, self.open_log_folder)
+        self.log_action = self._action("Open log folder", "Ctrl+Shift+L", self.open_log_folder)
         self.quit_action = self._action("Quit", "Ctrl+Q", self.quit)
+
+    def _mode_chosen(self, hands_free: bool) -> Callable[[bool], None]:
+        def chosen(checked: bool) -> None:
+            if checked:
+                self.set_hands_free(hands_free)
+
+        return chosen
 
     def _build_menus(self) -> None:
         bar = self.menuBar()
@@ -247,7 +298,7 @@ class MainWindow(QMainWindow):
                 button = toolbar.widgetForAction(action)
                 button.setAccessibleName(action.text().rstrip("…"))
                 button.setAccessibleDescription(action.statusTip())
-                if action in icon_only:
+                if action in icon_only and isinstance(button, QToolButton):
                     button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonIconOnly)
         self.toolbar = toolbar
         self.addToolBar(Qt.ToolBarArea.TopToolBarArea, toolbar)
@@ -390,28 +441,31 @@ class MainWindow(QMainWindow):
         self.show_error(Error(ErrorKind.INTERNAL, message))
 
     # --- the engine ---------------------------------------------------------------------------
+    @property
+    def engine(self) -> ConversationEngine | None:
+        return self._main.engine if self._main is not None else None
+
+    @property
+    def check_engine(self) -> ConversationEngine | None:
+        return self._check.engine if self._check is not None else None
+
     async def _use_engine(self, mode: Mode) -> ConversationEngine:
-        if self.engine is not None and self.mode is mode:
-            return self.engine
+        if self._main is not None and self.mode is mode:
+            return self._main.engine
         await self._drop_engine()
         self.statusBar().showMessage("Loading the voice engine…")
         engine = await self.provider.create(mode, self.settings, self.handle_event)
         self.statusBar().clearMessage()
-        self.engine, self.mode = engine, mode
-        self._unsubscribe = engine.subscribe(self.handle_event)
+        self._main, self.mode = _Attached(engine, self.handle_event), mode
         engine.set_muted(self.mute_action.isChecked())
         self._show_endpoint()
         return engine
 
     async def _drop_engine(self) -> None:
-        engine, self.engine = self.engine, None
-        if engine is None:
+        attached, self._main = self._main, None
+        if attached is None:
             return
-        if self._unsubscribe is not None:
-            self._unsubscribe()
-            self._unsubscribe = None
-        closer = getattr(engine, "aclose", None)
-        await (closer() if closer is not None else engine.disconnect())
+        await attached.close()
         self.connection, self.activity = ConnectionState.DISCONNECTED, Activity.IDLE
         self._show_state()
 
@@ -542,7 +596,7 @@ class MainWindow(QMainWindow):
 
     def show_error(self, error: Error) -> None:
         """A banner with what happened in plain words and what to do; a row in the transcript."""
-        actions: list[tuple[str, Callable[[], None]]] = []
+        actions: list[tuple[str, Callable[[], object]]] = []
         if error.kind in SETTINGS_KINDS:
             actions.append(("Open settings", lambda: self.open_settings("connection")))
             actions.append(("Retry", lambda: self.connect_engine()))
@@ -645,9 +699,8 @@ class MainWindow(QMainWindow):
     def _set_ptt_source(self, source: str | None) -> None:
         self.ptt_source = source
         self.controls.ptt_button.set_held(source is not None)
-        self.ptt_tray_action.blockSignals(True)
-        self.ptt_tray_action.setChecked(source == "tray")
-        self.ptt_tray_action.blockSignals(False)
+        with QSignalBlocker(self.ptt_tray_action):
+            self.ptt_tray_action.setChecked(source == "tray")
 
     def _tray_talk(self, talking: bool) -> None:
         if talking:
@@ -666,7 +719,7 @@ class MainWindow(QMainWindow):
     # --- the hold key ---------------------------------------------------------------------------
     def ptt_key(self) -> int:
         sequence = QKeySequence.fromString(self.settings.ui.push_to_talk_key, QKeySequence.SequenceFormat.PortableText)
-        return sequence[0].key().value if sequence.count() else Qt.Key.Key_Space.value
+        return sequence[0].key().value if sequence.count() else Qt.Key.Key_Space.value  # type: ignore[index]
 
     def _key_may_talk(self) -> bool:
         if QApplication.activeWindow() is not self or self.pages.currentWidget() is not self.conversation_page:
@@ -770,27 +823,23 @@ class MainWindow(QMainWindow):
 
     async def start_audio_check(self) -> None:
         """A conversation with the local echo: you hear your own voice through everything."""
-        if self.check_engine is not None:
+        if self._check is not None:
             return
         dialog = self.settings_dialog
         if self.engine is not None and self.connection in ACTIVE_CONNECTIONS:
             await self.engine.disconnect()
             self.transcript.add_note(EntryKind.NOTICE, "Disconnected for the audio check.")
         engine = await self.provider.create(Mode.AUDIO_CHECK, self.settings, self._check_event)
-        self.check_engine = engine
-        self._check_unsubscribe = engine.subscribe(self._check_event)
+        self._check = _Attached(engine, self._check_event)
         if dialog is not None:
             dialog.set_audio_check_state(True, "Starting the local echo…")
         await engine.connect()
 
     async def stop_audio_check(self) -> None:
-        engine, self.check_engine = self.check_engine, None
-        if engine is None:
+        attached, self._check = self._check, None
+        if attached is None:
             return
-        if self._check_unsubscribe is not None:
-            self._check_unsubscribe()
-            self._check_unsubscribe = None
-        await engine.aclose()  # type: ignore[attr-defined]
+        await attached.close()
         await self.provider.stop_local(Mode.AUDIO_CHECK)
         if self.settings_dialog is not None:
             self.settings_dialog.set_audio_check_state(False, "Audio check stopped.")

@@ -18,7 +18,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from azassist.core.credentials import CredentialStore
-from azassist.core.events import ConnectionState, EngineEvent, Error, StateChanged, Warning
+from azassist.core.events import (
+    ConnectionState,
+    EngineEvent,
+    Error,
+    StateChanged,
+    Warning,
+)
 from azassist.core.secrets import Secret
 from azassist.core.settings import Settings
 
@@ -173,7 +179,7 @@ class EngineProvider:
         try:
             await engine.connect()
             return await asyncio.wait_for(asyncio.shield(outcome), timeout)
-        except asyncio.TimeoutError:
+        except TimeoutError:
             return TestResult(False, f"No answer from {settings.connection.host} within {timeout:.0f} seconds.")
         finally:
             await engine.aclose()

@@ -6,10 +6,10 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
-from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtCore import QSignalBlocker, Qt, QTimer, Signal
 from PySide6.QtWidgets import (
     QComboBox,
     QDialog,
@@ -27,8 +27,10 @@ from PySide6.QtWidgets import (
 )
 
 from azassist.core.credentials import CredentialStore
+from azassist.core.secrets import Secret
 from azassist.core.settings import GROUPS, AuthMode, Settings
 from azassist.ui.api_key import ApiKeyField
+from azassist.ui.session import TestResult
 from azassist.ui.settings_form import SettingsEditor, SettingsForm, group_title
 from azassist.ui.widgets import LevelMeter
 
@@ -144,7 +146,7 @@ class SettingsDialog(QDialog):
         editor: SettingsEditor,
         credentials: CredentialStore,
         *,
-        test_connection: Callable[[Settings, object], object],
+        test_connection: Callable[[Settings, Secret | None], Awaitable[TestResult]],
         list_devices: Callable[[str], list[str]],
         refresh_devices: Callable[[], None] | None = None,
         presets: PresetStore,
@@ -256,7 +258,7 @@ class SettingsDialog(QDialog):
         self.test_button.setEnabled(False)
         self._show_test(None, f"Connecting to {settings.connection.host or 'the endpoint'}…")
         try:
-            result = await self._test_connection(settings, self.key_field.typed_key())  # type: ignore[misc]
+            result = await self._test_connection(settings, self.key_field.typed_key())
         except Exception as exc:  # a bug must not leave the button dead
             log.exception("connection test failed")
             self._show_test(False, f"The test could not run: {type(exc).__name__}. Details are in the log.")
@@ -307,10 +309,9 @@ class SettingsDialog(QDialog):
         self.audioCheckToggled.emit(running)
 
     def set_audio_check_state(self, running: bool, message: str) -> None:
-        self.audio_check_button.blockSignals(True)
-        self.audio_check_button.setChecked(running)
-        self.audio_check_button.setText("Stop audio check" if running else "Start audio check")
-        self.audio_check_button.blockSignals(False)
+        with QSignalBlocker(self.audio_check_button):
+            self.audio_check_button.setChecked(running)
+            self.audio_check_button.setText("Stop audio check" if running else "Start audio check")
         self.audio_check_status.setText(message)
 
     def refresh_devices(self) -> None:

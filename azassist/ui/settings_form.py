@@ -9,6 +9,7 @@ copied by hand. Values are validated by the schema itself (``with_value``) as th
 from __future__ import annotations
 
 import enum
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -16,7 +17,7 @@ from typing import Any
 import annotated_types
 from pydantic import BaseModel, ValidationError
 from pydantic.fields import FieldInfo
-from PySide6.QtCore import QObject, Qt, QTimer, Signal
+from PySide6.QtCore import QObject, QSignalBlocker, Qt, QTimer, Signal
 from PySide6.QtGui import QKeySequence
 from PySide6.QtWidgets import (
     QCheckBox,
@@ -36,6 +37,8 @@ from PySide6.QtWidgets import (
 )
 
 from azassist.core.settings import Modalities, Settings, SettingsStore, with_value
+
+log = logging.getLogger(__name__)
 
 APPLY_NOTES = {
     "reconnect": "Applies on next connect.",
@@ -88,9 +91,9 @@ class FieldSpec:
         minimum = maximum = max_length = None
         for constraint in info.metadata:
             if isinstance(constraint, annotated_types.Ge):
-                minimum = constraint.ge  # type: ignore[assignment]
+                minimum = float(constraint.ge)  # type: ignore[arg-type]
             elif isinstance(constraint, annotated_types.Le):
-                maximum = constraint.le  # type: ignore[assignment]
+                maximum = float(constraint.le)  # type: ignore[arg-type]
             elif isinstance(constraint, annotated_types.MaxLen):
                 max_length = constraint.max_length
         extra = info.json_schema_extra if isinstance(info.json_schema_extra, dict) else {}
@@ -249,9 +252,8 @@ class BoolEditor(FieldEditor):
         return self.box.isChecked()
 
     def set_value(self, value: Any) -> None:
-        self.box.blockSignals(True)
-        self.box.setChecked(bool(value))
-        self.box.blockSignals(False)
+        with QSignalBlocker(self.box):
+            self.box.setChecked(bool(value))
 
     def focus_widget(self) -> QWidget:
         return self.box
@@ -275,6 +277,7 @@ class ChoiceEditor(FieldEditor):
                 self.combo.addItem(str(choice), str(choice))
             if editable:
                 line = self.combo.lineEdit()
+                assert line is not None  # an editable combo box always has one
                 line.setPlaceholderText("type a name")
                 line.textEdited.connect(lambda text: self.edited.emit(text, True))
                 line.editingFinished.connect(lambda: self.edited.emit(self.value(), False))
@@ -289,14 +292,13 @@ class ChoiceEditor(FieldEditor):
         return self.combo.currentText().strip()
 
     def set_value(self, value: Any) -> None:
-        self.combo.blockSignals(True)
-        index = self.combo.findData(value)
-        if index < 0 and not self.spec.is_enum:
-            self.combo.addItem(str(value), str(value))
-            index = self.combo.count() - 1
-        if index >= 0:
-            self.combo.setCurrentIndex(index)
-        self.combo.blockSignals(False)
+        with QSignalBlocker(self.combo):
+            index = self.combo.findData(value)
+            if index < 0 and not self.spec.is_enum:
+                self.combo.addItem(str(value), str(value))
+                index = self.combo.count() - 1
+            if index >= 0:
+                self.combo.setCurrentIndex(index)
 
     def focus_widget(self) -> QWidget:
         return self.combo
@@ -325,7 +327,8 @@ class DeviceEditor(FieldEditor):
         """Re-read the device list, keeping the chosen device even if it is unplugged."""
         try:
             names = self.list_devices(self.kind)
-        except Exception:  # a broken audio stack shows an empty list, the log has details
+        except Exception:  # a broken audio stack shows an empty list
+            log.exception("could not list the %s devices", self.kind)
             names = []
         wanted = [("", "System default")] + [(name, name) for name in names]
         if self._current and self._current not in names:
@@ -333,12 +336,11 @@ class DeviceEditor(FieldEditor):
         existing = [(self.combo.itemData(i), self.combo.itemText(i)) for i in range(self.combo.count())]
         if existing == wanted:
             return
-        self.combo.blockSignals(True)
-        self.combo.clear()
-        for data, text in wanted:
-            self.combo.addItem(text, data)
-        self.combo.setCurrentIndex(max(0, self.combo.findData(self._current)))
-        self.combo.blockSignals(False)
+        with QSignalBlocker(self.combo):
+            self.combo.clear()
+            for data, text in wanted:
+                self.combo.addItem(text, data)
+            self.combo.setCurrentIndex(max(0, self.combo.findData(self._current)))
 
     def value(self) -> str:
         return str(self.combo.currentData() or "")
@@ -346,9 +348,8 @@ class DeviceEditor(FieldEditor):
     def set_value(self, value: Any) -> None:
         self._current = str(value or "")
         self.refresh()
-        self.combo.blockSignals(True)
-        self.combo.setCurrentIndex(max(0, self.combo.findData(self._current)))
-        self.combo.blockSignals(False)
+        with QSignalBlocker(self.combo):
+            self.combo.setCurrentIndex(max(0, self.combo.findData(self._current)))
 
     def focus_widget(self) -> QWidget:
         return self.combo
@@ -392,27 +393,28 @@ class NumberEditor(FieldEditor):
 
     def _slider_moved(self, position: int) -> None:
         value = self.minimum + position * self.step
-        self.spin.blockSignals(True)
-        self.spin.setValue(int(round(value)) if self.is_int else round(value, 4))
-        self.spin.blockSignals(False)
+        with QSignalBlocker(self.spin):
+            self._show_in_spin(value)
         self.edited.emit(self.value(), False)
 
+    def _show_in_spin(self, value: float) -> None:
+        if isinstance(self.spin, QSpinBox):
+            self.spin.setValue(round(value))
+        else:
+            self.spin.setValue(round(value, 4))
+
     def _spin_changed(self, _value: float) -> None:
-        self.slider.blockSignals(True)
-        self.slider.setValue(round((self.spin.value() - self.minimum) / self.step))
-        self.slider.blockSignals(False)
+        with QSignalBlocker(self.slider):
+            self.slider.setValue(round((self.spin.value() - self.minimum) / self.step))
         self.edited.emit(self.value(), False)
 
     def value(self) -> float | int:
         return int(self.spin.value()) if self.is_int else round(float(self.spin.value()), 4)
 
     def set_value(self, value: Any) -> None:
-        for widget in (self.spin, self.slider):
-            widget.blockSignals(True)
-        self.spin.setValue(value)
-        self.slider.setValue(round((float(value) - self.minimum) / self.step))
-        for widget in (self.spin, self.slider):
-            widget.blockSignals(False)
+        with QSignalBlocker(self.spin), QSignalBlocker(self.slider):
+            self._show_in_spin(float(value))
+            self.slider.setValue(round((float(value) - self.minimum) / self.step))
 
     def focus_widget(self) -> QWidget:
         return self.spin
@@ -457,9 +459,8 @@ class MultilineEditor(FieldEditor):
 
     def set_value(self, value: Any) -> None:
         if self.text.toPlainText() != str(value):
-            self.text.blockSignals(True)
-            self.text.setPlainText(str(value))
-            self.text.blockSignals(False)
+            with QSignalBlocker(self.text):
+                self.text.setPlainText(str(value))
 
     def focus_widget(self) -> QWidget:
         return self.text
@@ -485,9 +486,8 @@ class KeyEditor(FieldEditor):
         return self.edit.keySequence().toString(QKeySequence.SequenceFormat.PortableText)
 
     def set_value(self, value: Any) -> None:
-        self.edit.blockSignals(True)
-        self.edit.setKeySequence(QKeySequence.fromString(str(value), QKeySequence.SequenceFormat.PortableText))
-        self.edit.blockSignals(False)
+        with QSignalBlocker(self.edit):
+            self.edit.setKeySequence(QKeySequence.fromString(str(value), QKeySequence.SequenceFormat.PortableText))
 
     def focus_widget(self) -> QWidget:
         return self.edit
@@ -496,7 +496,8 @@ class KeyEditor(FieldEditor):
 def key_problem(text: str) -> str | None:
     """Why a push-to-talk key cannot be used, or None."""
     sequence = QKeySequence.fromString(text, QKeySequence.SequenceFormat.PortableText)
-    if sequence.count() != 1 or sequence[0].keyboardModifiers() != Qt.KeyboardModifier.NoModifier:
+    modifiers = sequence[0].keyboardModifiers() if sequence.count() else None  # type: ignore[index]
+    if sequence.count() != 1 or modifiers != Qt.KeyboardModifier.NoModifier:
         return "Choose a single key without Ctrl, Alt or Shift"
     if text in RESERVED_KEYS:
         return f"{RESERVED_KEYS[text]}; choose another key"
@@ -705,7 +706,7 @@ class SettingsForm(QWidget):
             visible = True
             mode = spec.extra.get("mode")
             if mode is not None:
-                current = getattr(getattr(settings, spec.group), "mode")
+                current = getattr(settings, spec.group).mode
                 visible = getattr(current, "value", current) == mode
             rule = VISIBLE_WHEN.get(spec.key)
             if rule is not None:

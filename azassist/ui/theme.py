@@ -22,60 +22,35 @@ def system_prefers_dark() -> bool:
     return hints.colorScheme() == Qt.ColorScheme.Dark
 
 
-def _dark_palette() -> QPalette:
-    palette = QPalette()
-    roles = QPalette.ColorRole
-    # Fields a shade lighter than the window: Fusion's dark frames vanish otherwise.
-    window, base, text = QColor("#202124"), QColor("#2a2c30"), QColor("#e8eaed")
-    palette.setColor(roles.Window, window)
-    palette.setColor(roles.WindowText, text)
-    palette.setColor(roles.Base, base)
-    palette.setColor(roles.AlternateBase, QColor("#303236"))
-    palette.setColor(roles.ToolTipBase, QColor("#303134"))
-    palette.setColor(roles.ToolTipText, text)
-    palette.setColor(roles.PlaceholderText, QColor("#9aa0a6"))
-    palette.setColor(roles.Text, text)
-    palette.setColor(roles.Button, QColor("#2d2f33"))
-    palette.setColor(roles.ButtonText, text)
-    palette.setColor(roles.BrightText, QColor("#ff6e6e"))
-    palette.setColor(roles.Highlight, QColor("#3b82f6"))
-    palette.setColor(roles.HighlightedText, QColor("#ffffff"))
-    palette.setColor(roles.Link, QColor("#8ab4f8"))
-    palette.setColor(roles.LinkVisited, QColor("#c58af9"))
-    palette.setColor(roles.Light, QColor("#3c4043"))
-    palette.setColor(roles.Midlight, QColor("#303134"))
-    palette.setColor(roles.Mid, QColor("#25272a"))
-    palette.setColor(roles.Dark, QColor("#121314"))
-    palette.setColor(roles.Shadow, QColor("#000000"))
-    disabled = QPalette.ColorGroup.Disabled
-    for role in (roles.WindowText, roles.Text, roles.ButtonText):
-        palette.setColor(disabled, role, QColor("#6f7378"))
-    palette.setColor(disabled, roles.Base, QColor("#242528"))
-    palette.setColor(disabled, roles.Highlight, QColor("#4a4d52"))
-    palette.setColor(disabled, roles.Button, QColor("#26282b"))
-    return palette
+# Colours by palette role. Dark fields are a shade lighter than the window: Fusion's dark
+# frames vanish otherwise.
+_DARK = {
+    "Window": "#202124", "WindowText": "#e8eaed", "Base": "#2a2c30", "AlternateBase": "#303236",
+    "ToolTipBase": "#303134", "ToolTipText": "#e8eaed", "PlaceholderText": "#9aa0a6",
+    "Text": "#e8eaed", "Button": "#2d2f33", "ButtonText": "#e8eaed", "BrightText": "#ff6e6e",
+    "Highlight": "#3b82f6", "HighlightedText": "#ffffff", "Link": "#8ab4f8",
+    "LinkVisited": "#c58af9", "Light": "#3c4043", "Midlight": "#303134", "Mid": "#25272a",
+    "Dark": "#121314", "Shadow": "#000000",
+}
+_DARK_DISABLED = {
+    "WindowText": "#6f7378", "Text": "#6f7378", "ButtonText": "#6f7378", "Base": "#242528",
+    "Button": "#26282b", "Highlight": "#4a4d52",
+}
+_LIGHT = {
+    "Window": "#f3f4f6", "WindowText": "#1f2328", "Base": "#ffffff", "AlternateBase": "#f6f8fa",
+    "Text": "#1f2328", "Button": "#eceef1", "ButtonText": "#1f2328", "PlaceholderText": "#6e7781",
+    "ToolTipBase": "#ffffff", "ToolTipText": "#1f2328", "Highlight": "#2563eb",
+    "HighlightedText": "#ffffff", "Link": "#1d4ed8",
+}
+_LIGHT_DISABLED = {"WindowText": "#8c959f", "Text": "#8c959f", "ButtonText": "#8c959f", "Highlight": "#c4c9cf"}
 
 
-def _light_palette() -> QPalette:
+def _palette(normal: dict[str, str], disabled: dict[str, str]) -> QPalette:
     palette = QPalette()
-    roles = QPalette.ColorRole
-    palette.setColor(roles.Window, QColor("#f3f4f6"))
-    palette.setColor(roles.WindowText, QColor("#1f2328"))
-    palette.setColor(roles.Base, QColor("#ffffff"))
-    palette.setColor(roles.AlternateBase, QColor("#f6f8fa"))
-    palette.setColor(roles.Text, QColor("#1f2328"))
-    palette.setColor(roles.Button, QColor("#eceef1"))
-    palette.setColor(roles.ButtonText, QColor("#1f2328"))
-    palette.setColor(roles.PlaceholderText, QColor("#6e7781"))
-    palette.setColor(roles.ToolTipBase, QColor("#ffffff"))
-    palette.setColor(roles.ToolTipText, QColor("#1f2328"))
-    palette.setColor(roles.Highlight, QColor("#2563eb"))
-    palette.setColor(roles.HighlightedText, QColor("#ffffff"))
-    palette.setColor(roles.Link, QColor("#1d4ed8"))
-    disabled = QPalette.ColorGroup.Disabled
-    for role in (roles.WindowText, roles.Text, roles.ButtonText):
-        palette.setColor(disabled, role, QColor("#8c959f"))
-    palette.setColor(disabled, roles.Highlight, QColor("#c4c9cf"))
+    for role, colour in normal.items():
+        palette.setColor(getattr(QPalette.ColorRole, role), QColor(colour))
+    for role, colour in disabled.items():
+        palette.setColor(QPalette.ColorGroup.Disabled, getattr(QPalette.ColorRole, role), QColor(colour))
     return palette
 
 
@@ -97,7 +72,7 @@ def apply_theme(app: QApplication, theme: Theme) -> bool:
         hints.unsetColorScheme()
     else:
         hints.setColorScheme(Qt.ColorScheme.Dark if dark else Qt.ColorScheme.Light)
-    palette = _dark_palette() if dark else _light_palette()
+    palette = _palette(_DARK, _DARK_DISABLED) if dark else _palette(_LIGHT, _LIGHT_DISABLED)
     app.setPalette(palette)
     app.setStyleSheet(style_sheet(palette))
     return dark

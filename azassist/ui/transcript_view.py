@@ -20,9 +20,9 @@ from PySide6.QtGui import (
     QPainter,
     QPaintEvent,
     QPalette,
+    QTextBlock,
     QTextBlockFormat,
     QTextCharFormat,
-    QTextBlock,
     QTextCursor,
     QTextFormat,
 )

@@ -19,7 +19,7 @@ from azassist.core.environment import EnvironmentOffer
 from azassist.core.settings import AuthMode, Settings, with_value
 from azassist.ui.api_key import ApiKeyField
 from azassist.ui.resources import app_icon
-from azassist.ui.settings_form import SettingsEditor, SettingsForm, labelled
+from azassist.ui.settings_form import SettingsEditor, SettingsForm
 
 
 class ChoiceButton(QPushButton):

@@ -7,7 +7,15 @@ from collections.abc import Callable
 
 from PySide6.QtCore import QRectF, QSize, Qt
 from PySide6.QtGui import QColor, QPainter, QPaintEvent, QPalette
-from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QPushButton, QSizePolicy, QToolButton, QWidget
+from PySide6.QtWidgets import (
+    QFrame,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QSizePolicy,
+    QToolButton,
+    QWidget,
+)
 
 from azassist.ui.theme import Colours
 
@@ -136,7 +144,7 @@ class ErrorBanner(QFrame):
         self.action_buttons: list[QPushButton] = []
         self.hide()
 
-    def show_message(self, message: str, actions: list[tuple[str, Callable[[], None]]]) -> None:
+    def show_message(self, message: str, actions: list[tuple[str, Callable[[], object]]]) -> None:
         self.message.setText(message)
         self.setAccessibleDescription(message)
         for button in self.action_buttons:
@@ -146,10 +154,19 @@ class ErrorBanner(QFrame):
         for label, callback in actions:
             button = QPushButton(label)
             button.setAccessibleName(label)
-            button.clicked.connect(lambda _checked=False, callback=callback: (self.hide(), callback()))
+            button.clicked.connect(self._acting(callback))
             self._actions_layout.addWidget(button)
             self.action_buttons.append(button)
         self.show()
+
+    def _acting(self, callback: Callable[[], object]) -> Callable[[], None]:
+        """The banner goes once its action is taken."""
+
+        def act() -> None:
+            self.hide()
+            callback()
+
+        return act
 
     def action_labels(self) -> list[str]:
         return [button.text() for button in self.action_buttons]

@@ -61,7 +61,7 @@ def test_run_gui_demo_paints_before_livekit_then_talks_and_quits(tmp_path: Path)
     environment.pop("OPENAI_API_VERSION", None)
     result = subprocess.run(
         [sys.executable, "-c", RUN_DEMO, str(tmp_path / "profile")],
-        capture_output=True, text=True, timeout=80, env=environment, cwd=REPO,
+        capture_output=True, text=True, timeout=80, env=environment, cwd=REPO, check=False,
     )
     assert result.returncode == 0, result.stderr[-3000:]
     seen = json.loads(result.stdout.strip().splitlines()[-1])
@@ -98,6 +98,10 @@ async def test_every_action_has_a_shortcut_or_menu_and_every_control_a_name(path
         assert shortcuts["Export…"] == "Ctrl+E"
         assert shortcuts["Settings…"] == "Ctrl+,"
         assert shortcuts["Type a message"] == "Ctrl+L"
+        assert shortcuts["Offline demo"] == "Ctrl+Shift+D" and shortcuts["Audio check…"] == "Ctrl+Shift+A"
+        for action in window.actions():
+            if action not in (window.hands_free_action, window.ptt_mode_action, window.ptt_tray_action):
+                assert not action.shortcut().isEmpty(), action.text()  # the two modes share Ctrl+T
         in_menus = {a.text() for menu in window.menuBar().findChildren(type(window.menuBar().actions()[0].menu())) for a in menu.actions()}
         for action in window.actions():
             assert isinstance(action, QAction)

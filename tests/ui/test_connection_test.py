@@ -9,7 +9,6 @@ import pytest
 
 from azassist.core.paths import AppPaths
 from azassist.simulator import LocalRealtimeServer
-
 from tests.support.services import SecretService
 
 from .conftest import API_KEY, open_window, settings_for

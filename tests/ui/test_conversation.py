@@ -13,8 +13,15 @@ from PySide6.QtTest import QTest
 from azassist.core.events import Activity, ConnectionState, Levels, StateChanged
 from azassist.core.paths import AppPaths
 from azassist.simulator import LocalRealtimeServer
+from azassist.ui.session import Mode
 
-from .conftest import memory_key, open_window, settings_for, speaking_into_microphone, until
+from .conftest import (
+    memory_key,
+    open_window,
+    settings_for,
+    speaking_into_microphone,
+    until,
+)
 
 pytestmark = [pytest.mark.asyncio, pytest.mark.audio, pytest.mark.timeout(90)]
 
@@ -86,6 +93,13 @@ async def test_push_to_talk_with_the_hold_key(paths: AppPaths, server: LocalReal
         await until(lambda: h.finals("assistant"), 30, "the reply to the held turn")
         assert h.finals("user") == ["push to talk works"]
         assert server.received.of_type("input_audio_buffer.commit")  # the client committed the turn
+        # The tray's talk item: click to talk, click again to send.
+        window.ptt_tray_action.trigger()
+        assert window.ptt_source == "tray"
+        await until(lambda: window.activity is Activity.USER_SPEAKING, what="the tray to open the microphone")
+        window.ptt_tray_action.trigger()
+        assert window.ptt_source is None
+        await until(lambda: "too short" in window.transcript.plain_text(), what="the empty press to be refused")
         # Typing in the message box types a space; it does not talk.
         window.controls.message.setFocus()
         QTest.keyClick(window.controls.message, Qt.Key.Key_Space)
@@ -183,3 +197,34 @@ async def test_export_writes_markdown_and_json(paths: AppPaths, server: LocalRea
         history.close()
         window.new_action.trigger()
         assert window.transcript.entries == [] and window.tokens_label.text() == ""
+
+
+async def test_audio_check_plays_your_voice_back_without_any_cloud(
+    paths: AppPaths, server: LocalRealtimeServer, speech_wav: Path
+) -> None:
+    check_events: list[object] = []
+    async with open_window(paths, settings_for(server), credentials=memory_key()) as h:
+        window = h.window
+        window.connect_engine()
+        await h.connected()
+        forward = window._check_event
+        window._check_event = lambda event: (check_events.append(event), forward(event))  # type: ignore[method-assign]
+        dialog = window.open_settings("audio")
+        dialog.audio_check_button.click()
+        await until(lambda: window.check_engine is not None and window.check_engine.connection is ConnectionState.CONNECTED,
+                    what="the local echo")
+        assert window.connection is ConnectionState.DISCONNECTED  # the conversation stepped aside
+        assert "Disconnected for the audio check." in window.transcript.plain_text()
+        endpoint = window.provider.local_endpoint(Mode.AUDIO_CHECK)
+        assert endpoint is not None and endpoint.startswith("http://127.0.0.1:") and endpoint != server.endpoint
+        with speaking_into_microphone(speech_wav):
+            await until(lambda: "The echo said" in dialog.audio_check_status.text(), 30, "the echo")
+        assert "I heard" in dialog.audio_check_status.text()
+        levels = [event for event in check_events if isinstance(event, Levels)]
+        assert max(level.input_peak for level in levels) > -30  # your voice went in
+        assert max(level.output_peak for level in levels) > -30  # and came back out of the speaker
+        assert dialog.input_meter.updates > 0
+        assert len(server.sessions) == 1  # nothing of the check went to the configured endpoint
+        dialog.audio_check_button.click()
+        await until(lambda: window.check_engine is None, what="the check to stop")
+        assert dialog.audio_check_button.text() == "Start audio check"

@@ -110,7 +110,7 @@ def test_screenshots_on_a_real_x_display(xvfb_display: str, tmp_path: Path) -> N
     environment = {**os.environ, "QT_QPA_PLATFORM": "xcb", "DISPLAY": xvfb_display, "PYTHONPATH": str(REPO)}
     result = subprocess.run(
         [sys.executable, "-c", SCRIPT, str(SHOTS), str(tmp_path)],
-        capture_output=True, text=True, timeout=80, env=environment, cwd=REPO,
+        capture_output=True, text=True, timeout=80, env=environment, cwd=REPO, check=False,
     )
     assert result.returncode == 0 and "done" in result.stdout, result.stderr[-3000:]
     images = {name: QImage(str(SHOTS / name)) for name in NAMES}
@@ -119,3 +119,40 @@ def test_screenshots_on_a_real_x_display(xvfb_display: str, tmp_path: Path) -> N
     assert mean_lightness(images["main-light.png"]) > 180
     assert mean_lightness(images["main-dark.png"]) < 80
     assert mean_lightness(images["settings-dark.png"]) < 80
+
+
+HIGH_DPI = textwrap.dedent(
+    """
+    import sys
+    from azassist.core.environment import EnvironmentOffer
+    from azassist.core.paths import resolve_paths
+    from azassist.core.settings import LoadResult, Settings
+    from azassist.ui.app import create_application
+    from azassist.ui.main_window import MainWindow
+
+    app = create_application()
+    window = MainWindow(resolve_paths(sys.argv[1]).ensure(), LoadResult(Settings()), offer=EnvironmentOffer())
+    window.resize(800, 600)
+    window.show()
+    app.processEvents()
+    shot = window.grab()
+    icon = window.mute_action.icon().pixmap(24, 24)
+    print(shot.devicePixelRatio(), shot.width(), icon.devicePixelRatio(), icon.width())
+    window.quit()
+    """
+)
+
+
+@pytest.mark.xvfb
+@pytest.mark.timeout(60)
+def test_high_dpi_renders_at_the_screen_scale(xvfb_display: str, tmp_path: Path) -> None:
+    environment = {**os.environ, "QT_QPA_PLATFORM": "xcb", "DISPLAY": xvfb_display, "PYTHONPATH": str(REPO),
+                   "QT_SCALE_FACTOR": "2"}
+    result = subprocess.run(
+        [sys.executable, "-c", HIGH_DPI, str(tmp_path)],
+        capture_output=True, text=True, timeout=50, env=environment, cwd=REPO, check=False,
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    window_ratio, window_pixels, icon_ratio, icon_pixels = map(float, result.stdout.split())
+    assert window_ratio == 2.0 and window_pixels == 1600.0  # crisp, not upscaled
+    assert icon_ratio == 2.0 and icon_pixels == 48.0  # icons drawn for the scale

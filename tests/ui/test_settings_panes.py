@@ -169,7 +169,7 @@ def test_model_pane_shows_the_tts_voice_only_for_text_plus_tts(dialog: SettingsD
 
 def test_turn_detection_pane_shows_what_each_mode_uses(dialog: SettingsDialog, settings_file: Path) -> None:
     form = dialog.forms["turn_detection"]
-    visible = lambda: {name for name, row in form.rows.items() if not row.isHidden()}  # noqa: E731
+    visible = lambda: {name for name, row in form.rows.items() if not row.isHidden()}
     assert {"threshold", "prefix_padding_ms", "silence_duration_ms"} <= visible()
     assert "eagerness" not in visible()
     combo = form.rows["mode"].editor.focus_widget()
