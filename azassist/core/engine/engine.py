@@ -92,13 +92,22 @@ class _AssistantTextSink(TextOutput):
         super().__init__(label="azassist-transcript", next_in_chain=None)
         self._on_text = on_text
         self._text = ""
+        self._closed = False
 
     async def capture_text(self, text: str) -> None:
+        if self._closed:
+            return  # words paced out after their reply was already final
         self._text += str(text)
         self._on_text(self._text)
 
+    def close_segment(self) -> None:
+        """The reply these words belong to is final: ignore the rest until the next segment."""
+        if self._text:
+            self._closed = True
+
     def flush(self) -> None:
         self._text = ""
+        self._closed = False
 
 
 @dataclass
@@ -128,6 +137,7 @@ class _Live:
     meter: MeteredInput | None
     tts: Any = None
     synchronizer: TranscriptSynchronizer | None = None
+    text_sink: _AssistantTextSink | None = None
     connected_once: bool = False
     audio_heard: bool = False  # the voice cannot change once the assistant has spoken
     failed: bool = False
@@ -404,6 +414,7 @@ class Engine:
         live = _Live(self._live_counter, model, session, agent, audio, meter, tts=tts)
 
         text_sink = _AssistantTextSink(lambda text: self._on_assistant_text(live, text))
+        live.text_sink = text_sink
         session.input.audio = meter
         wants_audio = settings.model.modalities is not Modalities.TEXT
         if wants_audio and audio.output is not None:
@@ -562,6 +573,8 @@ class Engine:
         reply.finished = True
         if self._reply is reply:
             self._reply = None
+            if self._live is not None and self._live.text_sink is not None:
+                self._live.text_sink.close_segment()
         self._recorded_ids.add(reply.turn_id)
         self._emit(AssistantText(turn_id=reply.turn_id, text=text, final=True, interrupted=interrupted))
         self._record(

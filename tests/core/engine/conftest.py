@@ -145,6 +145,8 @@ async def harness(
         finally:
             await engine.aclose()
         assert server.violations == [], server.violations
+        finals = [e.turn_id for e in h.finals("assistant")]
+        assert len(finals) == len(set(finals)), "a reply was made final twice"
 
 
 @pytest.fixture(autouse=True)

@@ -100,7 +100,9 @@ async def test_barge_in_on_real_devices_stops_the_speaker(virtual_audio: object,
         )
         await _speak(spoken)
         await until(lambda: len(_finals(events, AssistantText)) >= 2, 30, "the interruption and the answer")
-        first, second = _finals(events, AssistantText)[:2]
+        finals = _finals(events, AssistantText)
+        first, second = finals[:2]
+        assert second.text == "Stopped.", [(f.turn_id, f.text, f.interrupted) for f in finals]
         assert first.interrupted and len(first.text) < len(long_reply)
         assert second.text == "Stopped."
         assert server.received.of_type("conversation.item.truncate")
