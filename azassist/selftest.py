@@ -203,7 +203,7 @@ def check_qt(context: Context) -> Outcome:
         return failed(f"the Qt probe exited {result.returncode}: " + " | ".join(tail))
     if probe.get("problems"):
         return failed("; ".join(probe["problems"]))
-    return ok(f"platform {probe['platform']}, plugins {', '.join(probe['plugins_loaded'])}, app icon drawn")
+    return ok(f"platform {probe['platform']}, window shown, plugins {', '.join(probe['plugins_loaded'])} load, app icon drawn")
 
 
 def qt_probe() -> int:
@@ -237,6 +237,14 @@ def qt_probe() -> int:
     label.setWindowIcon(icon)
     if label.grab().isNull():
         problems.append("a widget could not be rendered")
+    label.show()  # on X11/Wayland the display server must map it (a real round trip)
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and not (label.windowHandle() and label.windowHandle().isExposed()):
+        app.processEvents()
+        time.sleep(0.01)
+    if not (label.windowHandle() and label.windowHandle().isExposed()):
+        problems.append(f"a window shown on {app.platformName()} was never exposed by the display server")
+    label.close()
     print(json.dumps({"platform": app.platformName(), "plugins_loaded": loaded, "problems": problems}))
     return 0
 

@@ -6,8 +6,10 @@ clean Debian root. Deselect locally with ``-m "not packaging"``; CI runs them.
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
 import tomllib
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -16,6 +18,7 @@ from pathlib import Path
 import pytest
 
 from tests.packaging.debian_root import DebianRoot
+from tests.support.services import wait_for
 
 ROOT = Path(__file__).resolve().parents[2]
 BUILD_TIMEOUT = 900
@@ -86,3 +89,40 @@ def debian_root(tmp_path_factory: pytest.TempPathFactory, package: Package) -> I
         yield root
     finally:
         root.remove()
+
+
+@dataclass(frozen=True)
+class WaylandDisplay:
+    runtime_dir: Path
+    socket: str
+
+    @property
+    def env(self) -> dict[str, str]:
+        return {"XDG_RUNTIME_DIR": str(self.runtime_dir), "WAYLAND_DISPLAY": self.socket}
+
+
+@pytest.fixture(scope="session")
+def wayland_display() -> Iterator[WaylandDisplay]:
+    """A real Wayland compositor with no screen: weston's headless backend."""
+    if not shutil.which("weston"):
+        raise RuntimeError("weston is not installed: run 'make test' (it installs it)")
+    runtime = Path(tempfile.mkdtemp(prefix="azassist-wayland-"))
+    runtime.chmod(0o700)
+    display = WaylandDisplay(runtime, "wayland-azassist")
+    compositor = subprocess.Popen(
+        ["weston", "--backend=headless-backend.so", f"--socket={display.socket}", "--idle-time=0"],
+        env={**os.environ, "XDG_RUNTIME_DIR": str(runtime)},
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+    try:
+        wait_for(lambda: (runtime / display.socket).exists() or compositor.poll() is not None, 20, "weston")
+        if compositor.poll() is not None:
+            raise RuntimeError(f"weston exited with {compositor.returncode}")
+        yield display
+    finally:
+        compositor.terminate()
+        try:
+            compositor.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            compositor.kill()
+        shutil.rmtree(runtime, ignore_errors=True)

@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from tests.packaging.conftest import Package, scrubbed_env
+from tests.packaging.conftest import Package, WaylandDisplay, scrubbed_env
 from tests.packaging.debian_root import DebianRoot
 from tests.support.services import SecretService, VirtualAudio
 
@@ -63,16 +63,21 @@ def test_frozen_selftest_passes_and_the_echo_reaches_the_speaker(
     env = scrubbed_env(**virtual_audio.env, **secret_service.env, AZASSIST_CONFIG_DIR=str(tmp_path / "profile"))
     default_sink = subprocess.run(["pactl", "get-default-sink"], env=env, capture_output=True, text=True).stdout.strip()
     assert default_sink == "spk", f"the virtual sound server's default sink is {default_sink!r}, not 'spk'"
-    recorder = subprocess.Popen(
-        ["parec", "--latency-msec=20", "--device=spk.monitor", "--rate=24000", "--channels=1", "--format=s16le", "--raw"],
-        env={**env, "PATH": "/usr/bin:/bin"}, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
-    )
-    try:
-        # the issue's own words: the frozen `azassist --selftest`, human report
-        result = subprocess.run([str(package.executable), "--selftest"], env=env, capture_output=True, text=True, timeout=180)
-    finally:
-        recorder.terminate()
-        recorded, _ = recorder.communicate(timeout=10)
+    recording = tmp_path / "speaker.raw"  # a file, not a pipe: a full pipe would stall parec
+    with recording.open("wb") as sink:
+        recorder = subprocess.Popen(
+            ["parec", "--latency-msec=20", "--device=spk.monitor", "--rate=24000", "--channels=1",
+             "--format=s16le", "--raw"],
+            env=env, stdout=sink, stderr=subprocess.DEVNULL,
+        )
+        try:
+            # the issue's own words: the frozen `azassist --selftest`, human report
+            result = subprocess.run([str(package.executable), "--selftest"], env=env,
+                                    capture_output=True, text=True, timeout=180)
+        finally:
+            recorder.terminate()
+            recorder.wait(timeout=10)
+    recorded = recording.read_bytes()
     if not result.stdout.strip():
         pytest.fail(f"no report (exit {result.returncode}):\n{result.stderr[-3000:]}")
     report = parse_plain_report(result.stdout)
@@ -90,7 +95,18 @@ def test_bundle_opens_a_real_x_display_through_its_xcb_plugin(package: Package, 
     report = json.loads(result.stdout)
     (check,) = report["checks"]
     assert check["status"] == "OK", check["detail"] + result.stderr[-2000:]
-    assert check["detail"].startswith("platform xcb")
+    assert check["detail"].startswith("platform xcb, window shown")
+
+
+def test_bundle_shows_a_window_on_a_wayland_compositor(
+    package: Package, wayland_display: WaylandDisplay, tmp_path: Path
+) -> None:
+    env = scrubbed_env(**wayland_display.env, AZASSIST_CONFIG_DIR=str(tmp_path / "profile"))
+    result = subprocess.run([str(package.executable), "selftest", "--only", "qt", "--json"],
+                            env=env, capture_output=True, text=True, timeout=120)
+    (check,) = json.loads(result.stdout)["checks"]
+    assert check["status"] == "OK", check["detail"] + result.stderr[-2000:]
+    assert check["detail"].startswith("platform wayland, window shown")
 
 
 def top_level_windows(display: str) -> list[tuple[str, int, int]]:
