@@ -470,7 +470,9 @@ class MainWindow(QMainWindow):
         self._show_state()
 
     def connect_engine(self, mode: Mode | None = None) -> asyncio.Task[Any]:
-        chosen = mode or self.mode or (Mode.AZURE if self.settings.connection.is_configured else Mode.DEMO)
+        """Connect: to Azure once it is configured, else the demo (the demo action forces it)."""
+        chosen = mode or (Mode.AZURE if self.settings.connection.is_configured else Mode.DEMO)
+        self.setWindowTitle("azassist: offline demo" if chosen is Mode.DEMO else "azassist")
         self.pages.setCurrentWidget(self.conversation_page)
         self.banner.hide()
 
@@ -487,7 +489,7 @@ class MainWindow(QMainWindow):
 
     def reconnect_engine(self) -> asyncio.Task[Any]:
         if self.engine is None or self.connection not in ACTIVE_CONNECTIONS:
-            return self.connect_engine()
+            return self.connect_engine(self.mode)  # try again what failed
         self.banner.hide()
         return self.run_task(self.engine.reconnect(), "reconnecting")
 
@@ -498,12 +500,10 @@ class MainWindow(QMainWindow):
             self.connect_engine()
 
     def start_demo(self) -> asyncio.Task[Any]:
-        self.setWindowTitle("azassist: offline demo")
         return self.connect_engine(Mode.DEMO)
 
     def _welcome_connect(self, settings: Settings) -> None:
         self.editor.replace(settings)
-        self.setWindowTitle("azassist")
         self.connect_engine(Mode.AZURE)
 
     # --- engine events -> the window --------------------------------------------------------
@@ -599,7 +599,7 @@ class MainWindow(QMainWindow):
         actions: list[tuple[str, Callable[[], object]]] = []
         if error.kind in SETTINGS_KINDS:
             actions.append(("Open settings", lambda: self.open_settings("connection")))
-            actions.append(("Retry", lambda: self.connect_engine()))
+            actions.append(("Retry", lambda: self.connect_engine(self.mode)))
         elif error.kind is ErrorKind.AUDIO:
             actions.append(("Audio settings", lambda: self.open_settings("audio")))
             actions.append(("Reconnect", lambda: self.reconnect_engine()))

@@ -29,14 +29,18 @@ def closed_port() -> int:
         ("wrong-key-123456", {}, "✖ 127.0.0.1 rejected your API key (HTTP 401)"),
         (API_KEY, {"deployment": "no-such-deployment"}, "✖ There is no"),
         (API_KEY, {"endpoint": "closed"}, "✖ 127.0.0.1 refused the connection"),
+        (API_KEY, {"endpoint": "tls"}, "✖ A secure (TLS) connection to 127.0.0.1 could not be set up"),
+        (API_KEY, {"endpoint": "https://azassist-no-such-host.invalid"}, "✖ The endpoint host azassist-no-such-host.invalid was not found"),
     ],
-    ids=["success", "wrong-key", "unknown-deployment", "nothing-listening"],
+    ids=["success", "wrong-key", "unknown-deployment", "nothing-listening", "not-tls", "unknown-host"],
 )
 async def test_connection_test_reports_in_plain_words(
     paths: AppPaths, server: LocalRealtimeServer, key: str, connection: dict[str, str], expected: str
 ) -> None:
     if connection.get("endpoint") == "closed":
         connection = {"endpoint": f"http://127.0.0.1:{closed_port()}"}
+    elif connection.get("endpoint") == "tls":  # https to a server that only speaks plain HTTP
+        connection = {"endpoint": f"https://127.0.0.1:{server.port}"}
     async with open_window(paths, settings_for(server, connection=connection)) as h:
         dialog = h.window.open_settings("connection")
         dialog.key_field.line.setText(key)

@@ -152,7 +152,6 @@ async def test_a_settings_change_reaches_the_wire(paths: AppPaths, server: Local
         window.connect_engine()
         await h.connected()
         dialog = window.open_settings("model")
-        dialog.editor.TEXT_DELAY_MS = 0
         instructions = dialog.forms["model"].rows["instructions"].editor
         instructions.text.setPlainText("Always answer in French.")
         dialog.close()  # closing keeps what was typed

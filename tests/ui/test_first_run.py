@@ -4,9 +4,12 @@ the real keyring and in no file) or the offline demo (the local server in-proces
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import keyring
 import pytest
+from PySide6.QtWidgets import QApplication
+from pytestqt.qtbot import QtBot
 
 from azassist.core.environment import EnvironmentOffer
 from azassist.core.events import ConnectionState
@@ -18,7 +21,7 @@ from tests.support.services import SecretService
 
 from .conftest import API_KEY, DEPLOYMENT, files_containing, open_window, until
 
-pytestmark = [pytest.mark.asyncio, pytest.mark.timeout(60)]
+pytestmark = [pytest.mark.timeout(60)]
 
 
 def offer_for(server: LocalRealtimeServer) -> EnvironmentOffer:
@@ -26,6 +29,7 @@ def offer_for(server: LocalRealtimeServer) -> EnvironmentOffer:
 
 
 @pytest.mark.keyring
+@pytest.mark.asyncio
 async def test_connect_to_azure_prefilled_key_in_keyring_not_in_files(
     paths: AppPaths, server: LocalRealtimeServer, secret_service: SecretService
 ) -> None:
@@ -52,6 +56,7 @@ async def test_connect_to_azure_prefilled_key_in_keyring_not_in_files(
 
 
 @pytest.mark.keyring
+@pytest.mark.asyncio
 async def test_a_locked_keyring_offers_this_run_only(
     paths: AppPaths, server: LocalRealtimeServer, locked_secret_service: SecretService
 ) -> None:
@@ -69,6 +74,7 @@ async def test_a_locked_keyring_offers_this_run_only(
     assert files_containing(paths.config_dir, API_KEY) == []
 
 
+@pytest.mark.asyncio
 async def test_the_form_says_what_is_missing(paths: AppPaths, server: LocalRealtimeServer) -> None:
     async with open_window(paths, Settings(), offer=EnvironmentOffer()) as h:
         welcome = h.window.welcome
@@ -83,6 +89,7 @@ async def test_the_form_says_what_is_missing(paths: AppPaths, server: LocalRealt
         assert not paths.settings_file.read_text().count("my-resource")
 
 
+@pytest.mark.asyncio
 async def test_try_the_offline_demo(paths: AppPaths) -> None:
     async with open_window(paths, Settings(), local_pace=4.0) as h:
         window = h.window
@@ -102,6 +109,7 @@ async def test_try_the_offline_demo(paths: AppPaths) -> None:
 
 
 @pytest.mark.keyring
+@pytest.mark.asyncio
 async def test_settings_saves_the_key_in_the_keyring(
     paths: AppPaths, server: LocalRealtimeServer, secret_service: SecretService
 ) -> None:
@@ -118,3 +126,23 @@ async def test_settings_saves_the_key_in_the_keyring(
         assert field.line.text() == "" and "Saved in Secret Service" in field.status.text()
         dialog.close()
     assert files_containing(paths.config_dir, "a-brand-new-key-0001") == []
+
+
+def test_the_form_is_prefilled_from_the_environment_and_dotenv(
+    qtbot: QtBot, paths: AppPaths, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """No injected offer: the window reads AZURE_OPENAI_* and ./.env itself."""
+    from azassist.core.settings import LoadResult
+    from azassist.ui.main_window import MainWindow
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / ".env").write_text("AZURE_OPENAI_DEPLOYMENT=from-dotenv\nAZURE_OPENAI_API_KEY=dotenv-key-123456\n")
+    monkeypatch.setenv("AZURE_OPENAI_ENDPOINT", "https://from-env.openai.azure.com/")
+    window = MainWindow(paths, LoadResult(Settings()))
+    qtbot.addWidget(window)
+    welcome = window.welcome
+    assert welcome.form.rows["endpoint"].editor.value() == "https://from-env.openai.azure.com"
+    assert welcome.form.rows["deployment"].editor.value() == "from-dotenv"
+    assert welcome.key_field.line.text() == "dotenv-key-123456"
+    assert window.pages.currentWidget() is welcome
+    QApplication.instance().removeEventFilter(window)  # type: ignore[union-attr]

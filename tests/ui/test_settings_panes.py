@@ -44,7 +44,6 @@ def dialog(qtbot: QtBot, settings_file: Path, tmp_path: Path) -> SettingsDialog:
 
     store = SettingsStore(settings_file)
     editor = SettingsEditor(Settings(), store)
-    editor.TEXT_DELAY_MS = 0
     made = SettingsDialog(
         editor, CredentialStore(), test_connection=no_test,
         list_devices=lambda direction: [f"Virtual {direction} device"], presets=PresetStore(tmp_path / "presets.json"),
