@@ -30,8 +30,8 @@ import contextlib
 import importlib
 import json
 import os
-import platform
 import pkgutil
+import platform
 import secrets
 import subprocess
 import sys
@@ -50,7 +50,9 @@ from azassist.core.paths import AppPaths
 SAMPLE_RATE = 24_000
 SPOKEN_TEXT = "Testing, one two three."
 DEPLOYMENT = "gpt-realtime"
-TRANSCRIPTION_DEPLOYMENT = "gpt-4o-transcribe"  # any name: the local server transcribes every one
+TRANSCRIPTION_DEPLOYMENT = (
+    "gpt-4o-transcribe"  # any name: the local server transcribes every one
+)
 THIRD_PARTY_MODULES = (
     "livekit.rtc",
     "livekit.agents",
@@ -120,7 +122,9 @@ def check_imports(context: Context) -> Outcome:
     """Every module of the app imports: catches anything a bundle left out."""
     import azassist
 
-    names = [info.name for info in pkgutil.walk_packages(azassist.__path__, "azassist.")]
+    names = [
+        info.name for info in pkgutil.walk_packages(azassist.__path__, "azassist.")
+    ]
     names += list(THIRD_PARTY_MODULES)
     broken = []
     for name in names:
@@ -129,7 +133,9 @@ def check_imports(context: Context) -> Outcome:
         except Exception as exc:  # noqa: BLE001 - every failure is reported, none is fatal
             broken.append(f"{name} ({type(exc).__name__}: {exc})")
     if broken:
-        return failed(f"{len(broken)} of {len(names)} modules fail: " + "; ".join(broken[:5]))
+        return failed(
+            f"{len(broken)} of {len(names)} modules fail: " + "; ".join(broken[:5])
+        )
     return ok(f"{len(names)} modules")
 
 
@@ -138,9 +144,18 @@ def check_livekit_ffi(context: Context) -> Outcome:
     import numpy as np
     from livekit import rtc
 
-    resampler = rtc.AudioResampler(input_rate=48_000, output_rate=SAMPLE_RATE, num_channels=1)
-    tone = (np.sin(np.arange(4_800) * 2 * np.pi * 440 / 48_000) * 8_000).astype(np.int16)
-    frame = rtc.AudioFrame(data=tone.tobytes(), sample_rate=48_000, num_channels=1, samples_per_channel=len(tone))
+    resampler = rtc.AudioResampler(
+        input_rate=48_000, output_rate=SAMPLE_RATE, num_channels=1
+    )
+    tone = (np.sin(np.arange(4_800) * 2 * np.pi * 440 / 48_000) * 8_000).astype(
+        np.int16
+    )
+    frame = rtc.AudioFrame(
+        data=tone.tobytes(),
+        sample_rate=48_000,
+        num_channels=1,
+        samples_per_channel=len(tone),
+    )
     frames = list(resampler.push(frame)) + list(resampler.flush())
     produced = sum(f.samples_per_channel for f in frames)
     if not 2_000 <= produced <= 2_600:
@@ -163,7 +178,9 @@ def check_tls(context: Context) -> Outcome:
     """Azure is reached over TLS: some CA certificates must be trusted, or nothing connects."""
     import ssl
 
-    source = os.environ.get("AZASSIST_TLS_TRUST") or ("SSL_CERT_FILE" if os.environ.get("SSL_CERT_FILE") else "OpenSSL defaults")
+    source = os.environ.get("AZASSIST_TLS_TRUST") or (
+        "SSL_CERT_FILE" if os.environ.get("SSL_CERT_FILE") else "OpenSSL defaults"
+    )
     bundle = os.environ.get("SSL_CERT_FILE")
     if bundle:
         if not Path(bundle).is_file():
@@ -177,9 +194,15 @@ def check_tls(context: Context) -> Outcome:
         defaults = ssl.get_default_verify_paths()
         where = defaults.cafile or defaults.capath or "(none)"
         if count == 0 and defaults.capath and Path(defaults.capath).is_dir():
-            count = sum(1 for p in Path(defaults.capath).iterdir() if p.name.endswith((".0", ".pem", ".crt")))
+            count = sum(
+                1
+                for p in Path(defaults.capath).iterdir()
+                if p.name.endswith((".0", ".pem", ".crt"))
+            )
     if count == 0 and not sys.platform.startswith("win"):  # Windows reads its own store
-        return failed(f"no CA certificates found (looked in {where}); TLS to Azure would fail")
+        return failed(
+            f"no CA certificates found (looked in {where}); TLS to Azure would fail"
+        )
     return ok(f"{count} CA certificates from {where} ({source})")
 
 
@@ -189,10 +212,18 @@ def check_qt(context: Context) -> Outcome:
     command = [*_own_command(), "selftest", "--probe", "qt"]
     env = dict(os.environ)
     chosen = env.get("QT_QPA_PLATFORM")
-    if not chosen and sys.platform.startswith("linux") and not (env.get("DISPLAY") or env.get("WAYLAND_DISPLAY")):
-        env["QT_QPA_PLATFORM"] = chosen = "offscreen"  # no display: check everything but the screen
+    if (
+        not chosen
+        and sys.platform.startswith("linux")
+        and not (env.get("DISPLAY") or env.get("WAYLAND_DISPLAY"))
+    ):
+        env["QT_QPA_PLATFORM"] = chosen = (
+            "offscreen"  # no display: check everything but the screen
+        )
     try:
-        result = subprocess.run(command, env=env, capture_output=True, text=True, timeout=60)
+        result = subprocess.run(
+            command, env=env, capture_output=True, text=True, timeout=60, check=False
+        )
     except subprocess.TimeoutExpired:
         return failed("the Qt probe did not finish in 60 s")
     last = result.stdout.strip().splitlines()[-1:] or [""]
@@ -203,7 +234,9 @@ def check_qt(context: Context) -> Outcome:
         return failed(f"the Qt probe exited {result.returncode}: " + " | ".join(tail))
     if probe.get("problems"):
         return failed("; ".join(probe["problems"]))
-    return ok(f"platform {probe['platform']}, window shown, plugins {', '.join(probe['plugins_loaded'])} load, app icon drawn")
+    return ok(
+        f"platform {probe['platform']}, window shown, plugins {', '.join(probe['plugins_loaded'])} load, app icon drawn"
+    )
 
 
 def qt_probe() -> int:
@@ -215,16 +248,22 @@ def qt_probe() -> int:
 
     problems: list[str] = []
     app = QApplication([sys.argv[0]])
-    plugin_dir = Path(QLibraryInfo.path(QLibraryInfo.LibraryPath.PluginsPath)) / "platforms"
+    plugin_dir = (
+        Path(QLibraryInfo.path(QLibraryInfo.LibraryPath.PluginsPath)) / "platforms"
+    )
     loaded = []
     if sys.platform.startswith("linux"):
         for name in LINUX_PLATFORM_PLUGINS:
             path = plugin_dir / name
             if not path.is_file():
-                problems.append(f"Qt platform plugin {name} is missing from {plugin_dir}")
+                problems.append(
+                    f"Qt platform plugin {name} is missing from {plugin_dir}"
+                )
                 continue
             try:
-                ctypes.CDLL(str(path))  # resolves its system libraries (xcb-cursor, wayland...)
+                ctypes.CDLL(
+                    str(path)
+                )  # resolves its system libraries (xcb-cursor, wayland...)
                 loaded.append(name.removeprefix("libq").removesuffix(".so"))
             except OSError as exc:
                 problems.append(f"Qt platform plugin {name} cannot load: {exc}")
@@ -239,13 +278,25 @@ def qt_probe() -> int:
         problems.append("a widget could not be rendered")
     label.show()  # on X11/Wayland the display server must map it (a real round trip)
     deadline = time.monotonic() + 10
-    while time.monotonic() < deadline and not (label.windowHandle() and label.windowHandle().isExposed()):
+    while time.monotonic() < deadline and not (
+        label.windowHandle() and label.windowHandle().isExposed()
+    ):
         app.processEvents()
         time.sleep(0.01)
     if not (label.windowHandle() and label.windowHandle().isExposed()):
-        problems.append(f"a window shown on {app.platformName()} was never exposed by the display server")
+        problems.append(
+            f"a window shown on {app.platformName()} was never exposed by the display server"
+        )
     label.close()
-    print(json.dumps({"platform": app.platformName(), "plugins_loaded": loaded, "problems": problems}))
+    print(
+        json.dumps(
+            {
+                "platform": app.platformName(),
+                "plugins_loaded": loaded,
+                "problems": problems,
+            }
+        )
+    )
     return 0
 
 
@@ -271,7 +322,9 @@ def check_keyring(context: Context) -> Outcome:
     store = CredentialStore(service=f"azassist-selftest-{secrets.token_hex(4)}")
     backend = store.backend_name()
     if backend == "none available":
-        return skipped("no system keyring on this machine (the app keeps keys for one run only)")
+        return skipped(
+            "no system keyring on this machine (the app keeps keys for one run only)"
+        )
     host = "selftest.invalid"
     value = Secret(secrets.token_urlsafe(18))
     try:
@@ -299,11 +352,17 @@ def check_audio_devices(context: Context) -> Outcome:
         speaker = devices.default_device("output")
     except devices.AudioDeviceError as exc:
         return failed(str(exc))
-    missing = [role for role, found in (("microphone", microphone), ("speaker", speaker)) if found is None]
+    missing = [
+        role
+        for role, found in (("microphone", microphone), ("speaker", speaker))
+        if found is None
+    ]
     if missing:
         return failed(f"{len(listed)} devices, but no default {' or '.join(missing)}")
     assert microphone is not None and speaker is not None
-    return ok(f"{len(listed)} devices; microphone {microphone.name!r}, speaker {speaker.name!r}")
+    return ok(
+        f"{len(listed)} devices; microphone {microphone.name!r}, speaker {speaker.name!r}"
+    )
 
 
 async def _open_devices(context: Context) -> Any:
@@ -335,12 +394,16 @@ async def check_microphone(context: Context) -> Outcome:
     deadline = time.monotonic() + 3.0
     while frames < 20 and time.monotonic() < deadline:  # 20 frames: 200 ms of sound
         with contextlib.suppress(asyncio.TimeoutError):
-            await asyncio.wait_for(microphone.__anext__(), timeout=max(0.05, deadline - time.monotonic()))
+            await asyncio.wait_for(
+                microphone.__anext__(), timeout=max(0.05, deadline - time.monotonic())
+            )
             frames += 1
     stats = device_io.stats
     if frames < 20:
         return failed(f"only {frames} frames from {stats.input_device!r} in 3 s")
-    return ok(f"{frames * 10} ms captured from {stats.input_device!r} at {stats.input_rate} Hz")
+    return ok(
+        f"{frames * 10} ms captured from {stats.input_device!r} at {stats.input_rate} Hz"
+    )
 
 
 async def check_speaker(context: Context) -> Outcome:
@@ -361,21 +424,28 @@ async def check_speaker(context: Context) -> Outcome:
     speaker.flush()
     try:
         finished = await asyncio.wait_for(speaker.wait_for_playout(), timeout=5.0)
-    except asyncio.TimeoutError:
+    except TimeoutError:
         return failed("a 0.3 s tone did not finish playing within 5 s")
     played = (speaker.samples_played - before) / speaker.rate
     if finished.interrupted or played < seconds * 0.9:
         return failed(f"the tone stopped after {played:.2f} s")
-    return ok(f"played a {seconds:.1f} s tone on {context.devices.stats.output_device!r}")
+    return ok(
+        f"played a {seconds:.1f} s tone on {context.devices.stats.output_device!r}"
+    )
 
 
 async def check_conversation(context: Context) -> Outcome:
     """The engine, LiveKit and the realtime protocol end to end, offline: speak, hear the echo."""
-    import numpy as np
 
     from azassist.core.audio.memory import ArrayAudioInput, CaptureAudioOutput
     from azassist.core.engine import AudioPair, Engine, MemoryKeySource
-    from azassist.core.events import AssistantText, ConnectionState, Error, StateChanged, UserTranscript
+    from azassist.core.events import (
+        AssistantText,
+        ConnectionState,
+        Error,
+        StateChanged,
+        UserTranscript,
+    )
     from azassist.core.secrets import Secret
     from azassist.core.settings import Settings
     from azassist.core.transcript import read_conversation
@@ -384,8 +454,14 @@ async def check_conversation(context: Context) -> Outcome:
 
     speech = synthesize(SPOKEN_TEXT, SAMPLE_RATE)
     key = secrets.token_urlsafe(24)
-    microphone = ArrayAudioInput(pace=0)  # speech fed as the microphone: a real one cannot be spoken into
-    speaker = (await _open_devices(context)).output if context.use_devices else CaptureAudioOutput(pace=0)
+    microphone = ArrayAudioInput(
+        pace=0
+    )  # speech fed as the microphone: a real one cannot be spoken into
+    speaker = (
+        (await _open_devices(context)).output
+        if context.use_devices
+        else CaptureAudioOutput(pace=0)
+    )
     played_before = getattr(speaker, "samples_played", 0)
     connected = asyncio.Event()
     answered = asyncio.Event()
@@ -394,7 +470,10 @@ async def check_conversation(context: Context) -> Outcome:
     errors: list[str] = []
 
     def on_event(event: Any) -> None:
-        if isinstance(event, StateChanged) and event.connection is ConnectionState.CONNECTED:
+        if (
+            isinstance(event, StateChanged)
+            and event.connection is ConnectionState.CONNECTED
+        ):
             connected.set()
         elif isinstance(event, UserTranscript) and event.final:
             user_lines.append(event.text)
@@ -407,10 +486,18 @@ async def check_conversation(context: Context) -> Outcome:
                 connected.set()
                 answered.set()
 
-    async with LocalRealtimeServer(api_key=key, deployments=(DEPLOYMENT,), responder="echo", pace=0) as server:
+    async with LocalRealtimeServer(
+        api_key=key, deployments=(DEPLOYMENT,), responder="echo", pace=0
+    ) as server:
         settings = Settings.model_validate(
-            {"connection": {"endpoint": server.endpoint, "deployment": DEPLOYMENT, "api_version": "",
-                            "transcription_deployment": TRANSCRIPTION_DEPLOYMENT}}
+            {
+                "connection": {
+                    "endpoint": server.endpoint,
+                    "deployment": DEPLOYMENT,
+                    "api_version": "",
+                    "transcription_deployment": TRANSCRIPTION_DEPLOYMENT,
+                }
+            }
         )
         engine = Engine(
             settings,
@@ -427,8 +514,10 @@ async def check_conversation(context: Context) -> Outcome:
             microphone.feed(speech)
             await asyncio.wait_for(answered.wait(), timeout=30)
             transcript_file = engine.conversation_path
-        except asyncio.TimeoutError:
-            return failed(f"no reply within the time limit (errors: {errors or 'none'})")
+        except TimeoutError:
+            return failed(
+                f"no reply within the time limit (errors: {errors or 'none'})"
+            )
         finally:
             await engine.aclose()
     if errors or not assistant_lines:
@@ -448,14 +537,20 @@ async def check_conversation(context: Context) -> Outcome:
     if isinstance(speaker, CaptureAudioOutput):
         match = _best_match(speaker.heard, speech)
         if match < 0.9:
-            return failed(f"the echo does not match what was said (similarity {match:.2f})")
+            return failed(
+                f"the echo does not match what was said (similarity {match:.2f})"
+            )
         how = f"echo matches the speech (similarity {match:.2f})"
     else:
         played = (speaker.samples_played - played_before) / speaker.rate
         if played < said:
-            return failed(f"only {played:.1f} s of the reply reached the speaker; {said:.1f} s were said")
+            return failed(
+                f"only {played:.1f} s of the reply reached the speaker; {said:.1f} s were said"
+            )
         how = f"{played:.1f} s of reply played on the speaker"
-    return ok(f"said {said:.1f} s, transcript {user_lines[0]!r}, reply {reply!r}; {how}")
+    return ok(
+        f"said {said:.1f} s, transcript {user_lines[0]!r}, reply {reply!r}; {how}"
+    )
 
 
 def _best_match(haystack: Any, needle: Any) -> float:
@@ -467,7 +562,9 @@ def _best_match(haystack: Any, needle: Any) -> float:
     if len(h) < len(n) or not n.any():
         return 0.0
     size = 1 << (len(h) + len(n) - 1).bit_length()
-    correlation = np.fft.irfft(np.fft.rfft(h, size) * np.fft.rfft(n[::-1], size), size)[len(n) - 1 : len(h)]
+    correlation = np.fft.irfft(np.fft.rfft(h, size) * np.fft.rfft(n[::-1], size), size)[
+        len(n) - 1 : len(h)
+    ]
     energy = np.cumsum(np.concatenate(([0.0], h * h)))
     window = np.sqrt(np.maximum(energy[len(n) :] - energy[: len(h) - len(n) + 1], 1e-9))
     return float(np.max(correlation / (window * np.linalg.norm(n))))
@@ -503,14 +600,20 @@ async def run_checks(context: Context, names: list[str]) -> list[CheckResult]:
             try:
                 outcome = CHECKS[name](context)
                 if asyncio.iscoroutine(outcome):
-                    outcome = await asyncio.wait_for(outcome, timeout=TIMEOUTS.get(name, 20.0))
+                    outcome = await asyncio.wait_for(
+                        outcome, timeout=TIMEOUTS.get(name, 20.0)
+                    )
                 status, detail = outcome  # type: ignore[misc]
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 status, detail = failed("timed out")
             except Exception as exc:  # noqa: BLE001 - a crashing check is a failed check
                 status, detail = failed(f"{type(exc).__name__}: {exc}")
-                context.notes.append(f"{name}: " + "".join(traceback.format_exception(exc)))
-        results.append(CheckResult(name, status, detail, round(time.monotonic() - started, 2)))
+                context.notes.append(
+                    f"{name}: " + "".join(traceback.format_exception(exc))
+                )
+        results.append(
+            CheckResult(name, status, detail, round(time.monotonic() - started, 2))
+        )
     if context.devices is not None:
         with contextlib.suppress(Exception):
             await context.devices.aclose()
@@ -535,23 +638,41 @@ def describe_installation() -> dict[str, str]:
 
 
 def render(installation: dict[str, str], results: list[CheckResult]) -> str:
-    lines = [f"azassist {installation['version']} self-test ({installation['kind']}: {installation['executable']})",
-             f"Python {installation['python']} on {installation['system']}", ""]
+    lines = [
+        f"azassist {installation['version']} self-test ({installation['kind']}: {installation['executable']})",
+        f"Python {installation['python']} on {installation['system']}",
+        "",
+    ]
     width = max(len(r.name) for r in results)
     for result in results:
-        lines.append(f"  {result.name:<{width}}  {result.status.value:<7}  {result.detail}  [{result.seconds:.1f} s]")
+        lines.append(
+            f"  {result.name:<{width}}  {result.status.value:<7}  {result.detail}  [{result.seconds:.1f} s]"
+        )
     failures = sum(r.status is Status.FAILED for r in results)
     skips = sum(r.status is Status.SKIPPED for r in results)
-    lines += ["", f"{len(results) - failures - skips} ok, {failures} failed, {skips} skipped"]
+    lines += [
+        "",
+        f"{len(results) - failures - skips} ok, {failures} failed, {skips} skipped",
+    ]
     return "\n".join(lines)
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="azassist selftest", description=__doc__.split("\n\n")[0])
-    parser.add_argument("--no-audio-devices", action="store_true",
-                        help="skip the microphone/speaker checks (reported as SKIPPED)")
-    parser.add_argument("--only", action="append", choices=sorted(CHECKS), metavar="CHECK",
-                        help=f"run only this check (repeatable): {', '.join(CHECKS)}")
+    parser = argparse.ArgumentParser(
+        prog="azassist selftest", description=__doc__.split("\n\n")[0]
+    )
+    parser.add_argument(
+        "--no-audio-devices",
+        action="store_true",
+        help="skip the microphone/speaker checks (reported as SKIPPED)",
+    )
+    parser.add_argument(
+        "--only",
+        action="append",
+        choices=sorted(CHECKS),
+        metavar="CHECK",
+        help=f"run only this check (repeatable): {', '.join(CHECKS)}",
+    )
     parser.add_argument("--json", action="store_true", help="print the report as JSON")
     parser.add_argument("--probe", choices=["qt"], help=argparse.SUPPRESS)
     return parser
@@ -567,8 +688,17 @@ def main(argv: list[str], paths: AppPaths) -> int:
         results = asyncio.run(run_checks(context, names))
     installation = describe_installation()
     if options.json:
-        print(json.dumps({"installation": installation,
-                          "checks": [{**asdict(r), "status": r.status.value} for r in results]}, indent=2))
+        print(
+            json.dumps(
+                {
+                    "installation": installation,
+                    "checks": [
+                        {**asdict(r), "status": r.status.value} for r in results
+                    ],
+                },
+                indent=2,
+            )
+        )
     else:
         print(render(installation, results))
     for note in context.notes:

@@ -28,9 +28,9 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[1]
 sys.path.insert(0, str(HERE))
 
-import bundle_report  # noqa: E402
-import deb  # noqa: E402
-import icons  # noqa: E402
+import bundle_report
+import deb
+import icons
 
 APP = "azassist"
 DEBIAN_REVISION = "1"
@@ -38,12 +38,24 @@ T = TypeVar("T")
 
 
 def project_version() -> str:
-    return tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]["version"]
+    return tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))[
+        "project"
+    ]["version"]
 
 
 def run_pyinstaller(dist: Path, work: Path, icon_dir: Path, *, clean: bool) -> Path:
-    command = [sys.executable, "-m", "PyInstaller", "--noconfirm", "--log-level", "WARN",
-               "--distpath", str(dist), "--workpath", str(work)]
+    command = [
+        sys.executable,
+        "-m",
+        "PyInstaller",
+        "--noconfirm",
+        "--log-level",
+        "WARN",
+        "--distpath",
+        str(dist),
+        "--workpath",
+        str(work),
+    ]
     if clean:
         command.append("--clean")
     command.append(str(ROOT / "build.spec"))
@@ -59,8 +71,19 @@ def make_tarball(bundle: Path, target: Path) -> Path:
     """Reproducible-ish: sorted names, root ownership; pigz when installed (2x faster)."""
     compressor = ["-I", "pigz -6"] if shutil.which("pigz") else ["-z"]
     subprocess.run(
-        ["tar", "--sort=name", "--owner=0", "--group=0", "--numeric-owner", *compressor,
-         "-cf", str(target), "-C", str(bundle.parent), bundle.name],
+        [
+            "tar",
+            "--sort=name",
+            "--owner=0",
+            "--group=0",
+            "--numeric-owner",
+            *compressor,
+            "-cf",
+            str(target),
+            "-C",
+            str(bundle.parent),
+            bundle.name,
+        ],
         check=True,
     )
     return target
@@ -77,8 +100,14 @@ def measure_startup(bundle: Path, runs: int = 3) -> dict[str, float]:
             times.append(time.perf_counter() - started)
         return min(times)
 
-    result = {"bundle (dist/azassist/azassist --version)": best([str(bundle / APP), "--version"])}
-    result["source (python -m azassist --version)"] = best([sys.executable, "-m", APP, "--version"])
+    result = {
+        "bundle (dist/azassist/azassist --version)": best(
+            [str(bundle / APP), "--version"]
+        )
+    }
+    result["source (python -m azassist --version)"] = best(
+        [sys.executable, "-m", APP, "--version"]
+    )
     return result
 
 
@@ -92,16 +121,31 @@ def timed(timings: dict[str, float], step: str, action: Callable[[], T]) -> T:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--dist", type=Path, default=ROOT / "dist", help="output folder (default dist/)")
-    parser.add_argument("--work", type=Path, default=ROOT / "build", help="scratch folder (default build/)")
-    parser.add_argument("--clean", action="store_true", help="rebuild PyInstaller's cache from scratch")
+    parser.add_argument(
+        "--dist", type=Path, default=ROOT / "dist", help="output folder (default dist/)"
+    )
+    parser.add_argument(
+        "--work",
+        type=Path,
+        default=ROOT / "build",
+        help="scratch folder (default build/)",
+    )
+    parser.add_argument(
+        "--clean", action="store_true", help="rebuild PyInstaller's cache from scratch"
+    )
     parser.add_argument("--skip-tar", action="store_true", help="no .tar.gz")
     parser.add_argument("--skip-deb", action="store_true", help="no .deb")
     # zstd: 2 s and 118 MB here; xz: 160 s and 90 MB. Every system new enough for the
     # bundle's glibc (Debian 12, Ubuntu 22.04 and later) has a dpkg that reads zstd.
-    parser.add_argument("--deb-compression", default="zstd", choices=["zstd", "xz", "gzip", "none"],
-                        help="dpkg-deb compression (default zstd; xz for the smallest download)")
-    parser.add_argument("--no-startup", action="store_true", help="do not time `azassist --version`")
+    parser.add_argument(
+        "--deb-compression",
+        default="zstd",
+        choices=["zstd", "xz", "gzip", "none"],
+        help="dpkg-deb compression (default zstd; xz for the smallest download)",
+    )
+    parser.add_argument(
+        "--no-startup", action="store_true", help="do not time `azassist --version`"
+    )
     options = parser.parse_args(argv)
 
     version = project_version()
@@ -112,28 +156,58 @@ def main(argv: list[str] | None = None) -> int:
 
     svg = ROOT / "resources" / "icons" / f"{APP}.svg"
     icon_dir = work / "icons"
-    rendered = timed(timings, "icons", lambda: icons.render_icons(svg, icon_dir) if svg.exists() else {})
+    rendered = timed(
+        timings,
+        "icons",
+        lambda: icons.render_icons(svg, icon_dir) if svg.exists() else {},
+    )
     if rendered:
         icons.write_windows_and_mac_icons(rendered, icon_dir)
-    bundle = timed(timings, "pyinstaller", lambda: run_pyinstaller(dist, work / "pyinstaller", icon_dir, clean=options.clean))
-    startup = None if options.no_startup else timed(timings, "start-up timing", lambda: measure_startup(bundle))
+    bundle = timed(
+        timings,
+        "pyinstaller",
+        lambda: run_pyinstaller(
+            dist, work / "pyinstaller", icon_dir, clean=options.clean
+        ),
+    )
+    startup = (
+        None
+        if options.no_startup
+        else timed(timings, "start-up timing", lambda: measure_startup(bundle))
+    )
 
     if linux and not options.skip_tar:
         arch = platform.machine()
         tarball = dist / f"{APP}-{version}-linux-{arch}.tar.gz"
-        artefacts["tar"] = timed(timings, "tar.gz", lambda: make_tarball(bundle, tarball))
+        artefacts["tar"] = timed(
+            timings, "tar.gz", lambda: make_tarball(bundle, tarball)
+        )
     if linux and not options.skip_deb:
         depends, _ = timed(timings, "deb: Depends", lambda: deb.compute_depends(bundle))
-        root = timed(timings, "deb: stage", lambda: deb.stage(
-            bundle, work / "deb-root", version=f"{version}-{DEBIAN_REVISION}", depends=depends,
-            icons=rendered, svg_icon=svg if svg.exists() else None,
-            desktop_entry=deb.find_desktop_entry(ROOT / "resources"),
-        ))
-        artefacts["deb"] = timed(timings, "deb: dpkg-deb", lambda: deb.build(root, dist, compression=options.deb_compression))
+        root = timed(
+            timings,
+            "deb: stage",
+            lambda: deb.stage(
+                bundle,
+                work / "deb-root",
+                version=f"{version}-{DEBIAN_REVISION}",
+                depends=depends,
+                icons=rendered,
+                svg_icon=svg if svg.exists() else None,
+                desktop_entry=deb.find_desktop_entry(ROOT / "resources"),
+            ),
+        )
+        artefacts["deb"] = timed(
+            timings,
+            "deb: dpkg-deb",
+            lambda: deb.build(root, dist, compression=options.deb_compression),
+        )
         shutil.rmtree(root)
         print("Depends: " + ", ".join(depends))
 
-    report = bundle_report.markdown(bundle, version=version, artefacts=artefacts, timings=timings, startup=startup)
+    report = bundle_report.markdown(
+        bundle, version=version, artefacts=artefacts, timings=timings, startup=startup
+    )
     report_path = dist / f"{APP}-{version}-build-report.md"
     report_path.write_text(report, encoding="utf-8")
     print(report)

@@ -23,7 +23,9 @@ class Part:
 
 
 def _files(bundle: Path) -> list[Path]:
-    return [path for path in bundle.rglob("*") if path.is_file() and not path.is_symlink()]
+    return [
+        path for path in bundle.rglob("*") if path.is_file() and not path.is_symlink()
+    ]
 
 
 def total_size(bundle: Path) -> tuple[int, int]:
@@ -55,8 +57,13 @@ def biggest_parts(bundle: Path, limit: int = 15) -> list[Part]:
 
 
 def biggest_files(bundle: Path, limit: int = 10) -> list[Part]:
-    files = sorted(_files(bundle), key=lambda path: path.stat().st_size, reverse=True)[:limit]
-    return [Part(path.relative_to(bundle).as_posix(), path.stat().st_size, 1) for path in files]
+    files = sorted(_files(bundle), key=lambda path: path.stat().st_size, reverse=True)[
+        :limit
+    ]
+    return [
+        Part(path.relative_to(bundle).as_posix(), path.stat().st_size, 1)
+        for path in files
+    ]
 
 
 def markdown(
@@ -77,14 +84,35 @@ def markdown(
         "| artefact | size |",
         "| --- | ---: |",
     ]
-    lines += [f"| `{path.name}` | {path.stat().st_size / MB:.0f} MB |" for path in artefacts.values() if path.exists()]
-    lines += ["", "Biggest parts (`_internal/`):", "", "| part | MB | files |", "| --- | ---: | ---: |"]
-    lines += [f"| `{part.name}` | {part.bytes / MB:.1f} | {part.files} |" for part in biggest_parts(bundle)]
+    lines += [
+        f"| `{path.name}` | {path.stat().st_size / MB:.0f} MB |"
+        for path in artefacts.values()
+        if path.exists()
+    ]
+    lines += [
+        "",
+        "Biggest parts (`_internal/`):",
+        "",
+        "| part | MB | files |",
+        "| --- | ---: | ---: |",
+    ]
+    lines += [
+        f"| `{part.name}` | {part.bytes / MB:.1f} | {part.files} |"
+        for part in biggest_parts(bundle)
+    ]
     lines += ["", "Biggest files:", "", "| file | MB |", "| --- | ---: |"]
-    lines += [f"| `{part.name}` | {part.bytes / MB:.1f} |" for part in biggest_files(bundle)]
+    lines += [
+        f"| `{part.name}` | {part.bytes / MB:.1f} |" for part in biggest_files(bundle)
+    ]
     lines += ["", "| step | seconds |", "| --- | ---: |"]
     lines += [f"| {step} | {seconds:.1f} |" for step, seconds in timings.items()]
     if startup:
-        lines += ["", "Start-up (`azassist --version`, best of runs):", "", "| how | seconds |", "| --- | ---: |"]
+        lines += [
+            "",
+            "Start-up (`azassist --version`, best of runs):",
+            "",
+            "| how | seconds |",
+            "| --- | ---: |",
+        ]
         lines += [f"| {how} | {seconds:.2f} |" for how, seconds in startup.items()]
     return "\n".join(lines) + "\n"

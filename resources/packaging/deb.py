@@ -64,7 +64,9 @@ def elf_files(bundle: Path) -> list[Path]:
 
 def read_elf(path: Path) -> ElfInfo:
     """NEEDED entries and required GLIBC_ versions, from ``objdump -p``."""
-    output = subprocess.run(["objdump", "-p", str(path)], capture_output=True, text=True, check=True).stdout
+    output = subprocess.run(
+        ["objdump", "-p", str(path)], capture_output=True, text=True, check=True
+    ).stdout
     info = ElfInfo()
     for line in output.splitlines():
         words = line.split()
@@ -102,7 +104,9 @@ def system_needs(bundle: Path) -> SystemNeeds:
 
 def _ldconfig_cache() -> dict[str, str]:
     """soname -> path for this machine's architecture, from the dynamic linker's cache."""
-    output = subprocess.run(["ldconfig", "-p"], capture_output=True, text=True, check=True).stdout
+    output = subprocess.run(
+        ["ldconfig", "-p"], capture_output=True, text=True, check=True
+    ).stdout
     machine = os.uname().machine
     wanted_tag = {"x86_64": "x86-64", "aarch64": "AArch64"}.get(machine, "")
     cache: dict[str, str] = {}
@@ -127,7 +131,9 @@ def _path_variants(path: str) -> list[str]:
 
 def owning_package(path: str) -> str | None:
     for candidate in _path_variants(path):
-        result = subprocess.run(["dpkg", "-S", candidate], capture_output=True, text=True)
+        result = subprocess.run(
+            ["dpkg", "-S", candidate], capture_output=True, text=True, check=False
+        )
         for line in result.stdout.splitlines():
             if line.startswith("diversion "):
                 continue
@@ -148,7 +154,9 @@ def compute_depends(bundle: Path) -> tuple[list[str], dict[str, str]]:
         path = cache.get(soname)
         package = owning_package(path) if path else None
         if package is None:
-            problems.append(f"{soname} (needed by {users[0]}{' and others' if len(users) > 1 else ''})")
+            problems.append(
+                f"{soname} (needed by {users[0]}{' and others' if len(users) > 1 else ''})"
+            )
             continue
         packages[soname] = package
     if problems:
@@ -166,10 +174,14 @@ def compute_depends(bundle: Path) -> tuple[list[str], dict[str, str]]:
 
 
 def debian_architecture() -> str:
-    return subprocess.run(["dpkg", "--print-architecture"], capture_output=True, text=True, check=True).stdout.strip()
+    return subprocess.run(
+        ["dpkg", "--print-architecture"], capture_output=True, text=True, check=True
+    ).stdout.strip()
 
 
-def control_file(*, version: str, architecture: str, installed_kib: int, depends: Iterable[str]) -> str:
+def control_file(
+    *, version: str, architecture: str, installed_kib: int, depends: Iterable[str]
+) -> str:
     return textwrap.dedent(
         f"""\
         Package: {PACKAGE}
@@ -266,7 +278,9 @@ def stage(
     (bin_dir / PACKAGE).symlink_to(INSTALL_DIR / PACKAGE)
     applications = root / "usr/share/applications"
     applications.mkdir(parents=True)
-    entry = desktop_entry.read_text(encoding="utf-8") if desktop_entry else DESKTOP_ENTRY
+    entry = (
+        desktop_entry.read_text(encoding="utf-8") if desktop_entry else DESKTOP_ENTRY
+    )
     (applications / f"{PACKAGE}.desktop").write_text(entry, encoding="utf-8")
     for size, png in icons.items():
         target = root / f"usr/share/icons/hicolor/{size}x{size}/apps/{PACKAGE}.png"
@@ -280,11 +294,18 @@ def stage(
     doc.mkdir(parents=True)
     (doc / "copyright").write_text(COPYRIGHT, encoding="utf-8")
     _normalise_modes(root)
-    installed_kib = sum(p.lstat().st_size for p in root.rglob("*") if not p.is_dir()) // 1024 + 1
+    installed_kib = (
+        sum(p.lstat().st_size for p in root.rglob("*") if not p.is_dir()) // 1024 + 1
+    )
     debian = root / "DEBIAN"
     debian.mkdir()
     (debian / "control").write_text(
-        control_file(version=version, architecture=debian_architecture(), installed_kib=installed_kib, depends=depends),
+        control_file(
+            version=version,
+            architecture=debian_architecture(),
+            installed_kib=installed_kib,
+            depends=depends,
+        ),
         encoding="utf-8",
     )
     return root
@@ -304,11 +325,26 @@ def _normalise_modes(root: Path) -> None:
 def build(root: Path, output_dir: Path, *, compression: str = "xz") -> Path:
     """``dpkg-deb --build`` with root ownership and the standard file name."""
     control = (root / "DEBIAN/control").read_text(encoding="utf-8")
-    fields = dict(line.split(": ", 1) for line in control.splitlines() if ": " in line and not line.startswith(" "))
+    fields = dict(
+        line.split(": ", 1)
+        for line in control.splitlines()
+        if ": " in line and not line.startswith(" ")
+    )
     output_dir.mkdir(parents=True, exist_ok=True)
-    target = output_dir / f"{fields['Package']}_{fields['Version']}_{fields['Architecture']}.deb"
+    target = (
+        output_dir
+        / f"{fields['Package']}_{fields['Version']}_{fields['Architecture']}.deb"
+    )
     subprocess.run(
-        ["dpkg-deb", "--root-owner-group", f"-Z{compression}", "--build", str(root), str(target)],
-        check=True, stdout=subprocess.DEVNULL,
+        [
+            "dpkg-deb",
+            "--root-owner-group",
+            f"-Z{compression}",
+            "--build",
+            str(root),
+            str(target),
+        ],
+        check=True,
+        stdout=subprocess.DEVNULL,
     )
     return target

@@ -13,7 +13,9 @@ from pathlib import Path
 LINUX_ICON_SIZES = (16, 24, 32, 48, 64, 128, 256, 512)
 
 
-def render_icons(svg: Path, target_dir: Path, sizes: tuple[int, ...] = LINUX_ICON_SIZES) -> dict[int, Path]:
+def render_icons(
+    svg: Path, target_dir: Path, sizes: tuple[int, ...] = LINUX_ICON_SIZES
+) -> dict[int, Path]:
     """``target_dir/azassist-<size>.png`` for each size; returns size -> path."""
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     from PySide6.QtCore import QRectF, Qt

@@ -28,19 +28,28 @@ class DebianRootError(RuntimeError):
 def host_release() -> tuple[str, str]:
     """(distribution id, codename) of this machine, e.g. ("debian", "bookworm")."""
     fields = dict(
-        line.split("=", 1) for line in Path("/etc/os-release").read_text().splitlines() if "=" in line
+        line.split("=", 1)
+        for line in Path("/etc/os-release").read_text().splitlines()
+        if "=" in line
     )
-    return fields.get("ID", "").strip('"'), fields.get("VERSION_CODENAME", "").strip('"')
+    return fields.get("ID", "").strip('"'), fields.get("VERSION_CODENAME", "").strip(
+        '"'
+    )
 
 
 def host_mirror() -> str:
     """The main archive URL this machine's apt uses (deb822 or one-line sources)."""
-    sources = [Path("/etc/apt/sources.list"), *sorted(Path("/etc/apt/sources.list.d").glob("*"))]
+    sources = [
+        Path("/etc/apt/sources.list"),
+        *sorted(Path("/etc/apt/sources.list.d").glob("*")),
+    ]
     for path in sources:
         if not path.is_file():
             continue
         text = path.read_text(errors="replace")
-        for match in re.finditer(r"^(?:URIs:\s*|deb\s+(?:\[[^\]]*\]\s+)?)(\S+)", text, re.MULTILINE):
+        for match in re.finditer(
+            r"^(?:URIs:\s*|deb\s+(?:\[[^\]]*\]\s+)?)(\S+)", text, re.MULTILINE
+        ):
             url = match.group(1)
             if "security" not in url:
                 return url
@@ -48,21 +57,29 @@ def host_mirror() -> str:
 
 
 def _cache_dir() -> Path:
-    return Path(os.environ.get("AZASSIST_TEST_CACHE", Path.home() / ".cache" / "azassist-tests"))
+    return Path(
+        os.environ.get("AZASSIST_TEST_CACHE", Path.home() / ".cache" / "azassist-tests")
+    )
 
 
 @dataclass
 class DebianRoot:
     path: Path
-    binds: list[tuple[Path, Path]] = field(default_factory=list)  # (host path, path inside)
+    binds: list[tuple[Path, Path]] = field(
+        default_factory=list
+    )  # (host path, path inside)
 
     @classmethod
     def create(cls, target: Path) -> DebianRoot:
         if not shutil.which("debootstrap"):
-            raise DebianRootError("debootstrap is not installed (apt-get install debootstrap)")
+            raise DebianRootError(
+                "debootstrap is not installed (apt-get install debootstrap)"
+            )
         distribution, codename = host_release()
         if distribution != "debian" or not codename:
-            raise DebianRootError(f"a Debian root needs a Debian host, this is {distribution} {codename}")
+            raise DebianRootError(
+                f"a Debian root needs a Debian host, this is {distribution} {codename}"
+            )
         mirror = host_mirror()
         cached = _cache_dir() / f"debootstrap-{codename}-minbase.tar"
         target.mkdir(parents=True)
@@ -71,37 +88,64 @@ class DebianRoot:
         else:
             result = subprocess.run(
                 ["debootstrap", "--variant=minbase", codename, str(target), mirror],
-                capture_output=True, text=True, timeout=DEBOOTSTRAP_TIMEOUT,
+                capture_output=True,
+                text=True,
+                timeout=DEBOOTSTRAP_TIMEOUT,
+                check=False,
             )
             if result.returncode != 0:
-                raise DebianRootError("debootstrap failed:\n" + result.stdout[-2000:] + result.stderr[-2000:])
+                raise DebianRootError(
+                    "debootstrap failed:\n"
+                    + result.stdout[-2000:]
+                    + result.stderr[-2000:]
+                )
             cached.parent.mkdir(parents=True, exist_ok=True)
             partial = cached.with_suffix(".partial")
-            subprocess.run(["tar", "-cpf", str(partial), "-C", str(target), "."], check=True)
+            subprocess.run(
+                ["tar", "-cpf", str(partial), "-C", str(target), "."], check=True
+            )
             partial.replace(cached)
-        shutil.copyfile("/etc/resolv.conf", target / "etc/resolv.conf")  # apt inside needs DNS
+        shutil.copyfile(
+            "/etc/resolv.conf", target / "etc/resolv.conf"
+        )  # apt inside needs DNS
         return cls(target)
 
     def bind(self, host_path: Path, inside: Path | None = None) -> None:
         """Make a host file or folder visible inside (a socket, the audio server's folder)."""
         self.binds.append((host_path, inside or host_path))
 
-    def run(self, command: str, *, env: dict[str, str], timeout: float) -> subprocess.CompletedProcess[str]:
+    def run(
+        self, command: str, *, env: dict[str, str], timeout: float
+    ) -> subprocess.CompletedProcess[str]:
         """Run a shell command inside, with exactly ``env`` (plus nothing from this process)."""
         root = shlex.quote(str(self.path))
         setup = [f"mount -t proc proc {root}/proc", f"mount --rbind /dev {root}/dev"]
         for host_path, inside in self.binds:
             target = shlex.quote(f"{self.path}{inside}")
-            make = f"mkdir -p {target}" if host_path.is_dir() else f"mkdir -p $(dirname {target}) && touch {target}"
+            make = (
+                f"mkdir -p {target}"
+                if host_path.is_dir()
+                else f"mkdir -p $(dirname {target}) && touch {target}"
+            )
             setup += [make, f"mount --bind {shlex.quote(str(host_path))} {target}"]
-        assignments = " ".join(shlex.quote(f"{key}={value}") for key, value in env.items())
-        script = " && ".join(setup) + f" && exec chroot {root} /usr/bin/env -i {assignments} /bin/sh -c {shlex.quote(command)}"
+        assignments = " ".join(
+            shlex.quote(f"{key}={value}") for key, value in env.items()
+        )
+        script = (
+            " && ".join(setup)
+            + f" && exec chroot {root} /usr/bin/env -i {assignments} /bin/sh -c {shlex.quote(command)}"
+        )
         return subprocess.run(
             ["unshare", "--mount", "--propagation", "private", "/bin/sh", "-c", script],
-            capture_output=True, text=True, timeout=timeout,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=False,
         )
 
-    def install(self, packages: list[str], files: list[Path]) -> subprocess.CompletedProcess[str]:
+    def install(
+        self, packages: list[str], files: list[Path]
+    ) -> subprocess.CompletedProcess[str]:
         """``apt-get install`` inside: local .deb files resolve their Depends from the mirror.
         Recommends are left out, so only what the package declares is pulled in."""
         inside = []
@@ -112,7 +156,11 @@ class DebianRoot:
             "apt-get update -qq && apt-get install -y -qq --no-install-recommends "
             + " ".join(shlex.quote(item) for item in [*inside, *packages])
         )
-        env = {"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "DEBIAN_FRONTEND": "noninteractive", "LANG": "C.UTF-8"}
+        env = {
+            "PATH": "/usr/sbin:/usr/bin:/sbin:/bin",
+            "DEBIAN_FRONTEND": "noninteractive",
+            "LANG": "C.UTF-8",
+        }
         return self.run(command, env=env, timeout=APT_TIMEOUT)
 
     def remove(self) -> None:

@@ -27,7 +27,11 @@ data_root = package / "espeak-ng-data"
 for path in sorted(data_root.rglob("*")):
     if not path.is_file():
         continue
-    if path.name.endswith("_dict") and path.parent == data_root and path.name not in KEPT_DICTIONARIES:
+    if (
+        path.name.endswith("_dict")
+        and path.parent == data_root
+        and path.name not in KEPT_DICTIONARIES
+    ):
         continue
     destination = Path("espeakng_loader") / path.parent.relative_to(package)
     datas.append((str(path), str(destination)))

@@ -24,7 +24,9 @@ def _choose_ca_bundle() -> None:
         return
     defaults = ssl.get_default_verify_paths()
     if (defaults.openssl_cafile and os.path.isfile(defaults.openssl_cafile)) or (
-        defaults.openssl_capath and os.path.isdir(defaults.openssl_capath) and os.listdir(defaults.openssl_capath)
+        defaults.openssl_capath
+        and os.path.isdir(defaults.openssl_capath)
+        and os.listdir(defaults.openssl_capath)
     ):
         os.environ["AZASSIST_TLS_TRUST"] = "system-default"
         return

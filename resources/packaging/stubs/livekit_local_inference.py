@@ -43,4 +43,11 @@ def init_eot() -> None:
 
 BUNDLED_STUB = True
 
-__all__ = ["EOT", "EOT_MAX_SAMPLES", "VAD", "VAD_WINDOW_SAMPLES", "init_eot", "init_vad"]
+__all__ = [
+    "EOT",
+    "EOT_MAX_SAMPLES",
+    "VAD",
+    "VAD_WINDOW_SAMPLES",
+    "init_eot",
+    "init_vad",
+]
