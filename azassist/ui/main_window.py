@@ -73,6 +73,7 @@ from azassist.core.paths import AppPaths
 from azassist.core.settings import (
     LoadResult,
     Settings,
+    SettingsStore,
     Theme,
     TurnMode,
     field_apply_mode,
@@ -150,8 +151,6 @@ class MainWindow(QMainWindow):
         offer: EnvironmentOffer | None = None,
     ) -> None:
         super().__init__()
-        from azassist.core.settings import SettingsStore
-
         self.paths = paths
         self.settings: Settings = load.settings
         self.editor = SettingsEditor(self.settings, SettingsStore(paths.settings_file))
@@ -195,8 +194,9 @@ class MainWindow(QMainWindow):
         self._apply_ui_settings(self.settings)
         self._show_state()
         self._show_endpoint()
-        for notice in load.notices:
-            self.show_error(Error(ErrorKind.CONFIG, notice))
+        for notice in load.notices:  # e.g. an unreadable settings file was kept aside
+            self.transcript.add_note(EntryKind.WARNING, notice)
+            self.banner.show_message(notice, [("Open settings", lambda: self.open_settings())])
         if self.settings.connection.is_configured:
             self.pages.setCurrentWidget(self.conversation_page)
         else:

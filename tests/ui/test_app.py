@@ -14,7 +14,9 @@ import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QAction, QPalette
 from PySide6.QtWidgets import QAbstractButton, QApplication, QLineEdit, QWidget
+from pytestqt.qtbot import QtBot
 
+from azassist.core.environment import EnvironmentOffer
 from azassist.core.paths import AppPaths
 from azassist.core.settings import Settings, Theme
 from azassist.ui.theme import apply_theme, is_dark
@@ -154,3 +156,17 @@ async def test_closing_keeps_running_in_the_tray_when_asked(paths: AppPaths) -> 
         assert window.isVisible()
         window.quit()  # Quit really quits
         assert window._closed.is_set()
+
+
+def test_an_unreadable_settings_file_is_said_not_fatal(qtbot: QtBot, paths: AppPaths) -> None:
+    from azassist.core.settings import SettingsStore
+    from azassist.ui.main_window import MainWindow
+
+    paths.settings_file.write_text("{ this is not json")
+    load = SettingsStore(paths.settings_file).load()
+    window = MainWindow(paths, load, offer=EnvironmentOffer())
+    qtbot.addWidget(window)
+    assert not window.banner.isHidden()
+    assert "could not be read" in window.banner.message.text()
+    assert window.banner.action_labels() == ["Open settings"]
+    QApplication.instance().removeEventFilter(window)  # type: ignore[union-attr]

@@ -239,3 +239,12 @@ def test_labels_name_their_fields_for_screen_readers(dialog: SettingsDialog) -> 
         for row in form.rows.values():
             label: QLabel = row.label
             assert label.buddy() is row.editor.focus_widget() or isinstance(row.editor, BoolEditor)
+
+
+def test_typing_is_saved_after_a_pause_not_on_every_key(qtbot: QtBot, dialog: SettingsDialog, settings_file: Path) -> None:
+    editor = dialog.forms["model"].rows["instructions"].editor
+    assert isinstance(editor, MultilineEditor)
+    editor.text.setPlainText("Typed slowly.")
+    assert not settings_file.exists()
+    qtbot.waitUntil(lambda: settings_file.exists(), timeout=5000)
+    assert saved(settings_file)["model"]["instructions"] == "Typed slowly."
