@@ -17,8 +17,8 @@ import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
 
-DEBOOTSTRAP_TIMEOUT = 600
-APT_TIMEOUT = 600
+DEBOOTSTRAP_TIMEOUT = 300  # normally ~30 s
+APT_TIMEOUT = 300  # normally ~20 s
 
 
 class DebianRootError(RuntimeError):
