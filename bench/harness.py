@@ -10,6 +10,7 @@ same price (their own interpreter, their own GIL) and none competes with the ben
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import pty
 import shutil
@@ -36,6 +37,7 @@ API_KEY = "bench-key-" + "7" * 22
 DEPLOYMENT = "gpt-realtime"
 SPEECH_TEXT = "Hello there, what is the weather like today?"
 REPLY_TEXT = "It is sunny and warm today."
+SILENCE_MS = 500  # the server VAD's silence window: azassist's default, given to every client
 SILENCE_THRESHOLD = 64  # |sample| above this is "not silent" (null sinks carry exact zeros)
 
 
@@ -313,10 +315,8 @@ def start_azassist_talk(bench: BenchEnv, endpoint: str, *, extra: list[str] | No
                         settings: dict[str, object] | None = None) -> Client:
     """``azassist talk --mic --speaker`` against the local server (device audio, defaults)."""
     config = Path(tempfile.mkdtemp(prefix="talk-", dir=bench.workdir))
-    if settings:
-        import json
-
-        (config / "settings.json").write_text(json.dumps(settings))
+    saved = {"turn_detection": {"silence_duration_ms": SILENCE_MS}} | (settings or {})
+    (config / "settings.json").write_text(json.dumps(saved))
     log_path = config / "client.log"
     argv = [PYTHON, "-m", "azassist", "--config-dir", str(config), "talk", "--mic", "--speaker",
             "--endpoint", endpoint, "--deployment", DEPLOYMENT, "--duration", "3600", *(extra or [])]
@@ -330,7 +330,8 @@ def start_floor(bench: BenchEnv, endpoint: str) -> Client:
     log_path = bench.workdir / "floor.log"
     with log_path.open("wb") as log:
         proc = subprocess.Popen(
-            [PYTHON, "-m", "bench.clients.floor", "--endpoint", endpoint, "--deployment", DEPLOYMENT],
+            [PYTHON, "-m", "bench.clients.floor", "--endpoint", endpoint, "--deployment", DEPLOYMENT,
+             "--silence-ms", str(SILENCE_MS)],
             env=client_env(bench, endpoint), stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
             cwd=ROOT,
         )
@@ -342,7 +343,8 @@ def start_console(bench: BenchEnv, endpoint: str) -> Client:
     workdir = Path(tempfile.mkdtemp(prefix="console-", dir=bench.workdir))
     log_path = workdir / "console.log"
     master, slave = pty.openpty()
-    env = client_env(bench, endpoint) | {"COLUMNS": "100", "LINES": "30", "TERM": "xterm"}
+    env = client_env(bench, endpoint) | {"COLUMNS": "100", "LINES": "30", "TERM": "xterm",
+                                         "BENCH_SILENCE_MS": str(SILENCE_MS)}
     proc = subprocess.Popen(
         [PYTHON, str(ROOT / "bench" / "clients" / "console_agent.py"), "console"],
         env=env, stdin=slave, stdout=slave, stderr=slave, cwd=workdir, start_new_session=True,

@@ -30,6 +30,7 @@ from .harness import (
     DEPLOYMENT,
     RATE,
     REPLY_TEXT,
+    SILENCE_MS,
     BenchEnv,
     Client,
     FixedReply,
@@ -46,6 +47,9 @@ class LatencySamples:
     turn: list[float] = field(default_factory=list)
     input: list[float] = field(default_factory=list)  # per speech sample, all repetitions
     input_pipeline: list[float] = field(default_factory=list)  # last sample of each chunk
+    # turn latency less what no client can change: the server VAD's silence window and the
+    # server's own time from speech_stopped to the first reply delta
+    client_turn: list[float] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
 
 
@@ -116,7 +120,8 @@ def input_latencies(server: LocalRealtimeServer, session_id: str, mic: TimedReco
 
 
 async def measure_client(bench: BenchEnv, server: LocalRealtimeServer, start: Callable[[], Client], name: str,
-                         reps: int, mic: TimedRecorder, spk: TimedRecorder) -> LatencySamples:
+                         reps: int, mic: TimedRecorder, spk: TimedRecorder, *,
+                         silence_s: float = SILENCE_MS / 1000) -> LatencySamples:
     result = LatencySamples(name)
     speech_start, speech_end = active_span(bench.speech)
     reply_seconds = len(bench.reply) / RATE
@@ -160,6 +165,9 @@ async def measure_client(bench: BenchEnv, server: LocalRealtimeServer, start: Ca
             end_of_speech = mic.time_of(onset_index + (speech_end - speech_start))
             result.output.append(heard - first_delta)
             result.turn.append(heard - end_of_speech)
+            stopped = [e for e in server.sent.of_type("input_audio_buffer.speech_stopped", session_id) if e.t > t_play]
+            if stopped:
+                result.client_turn.append(heard - end_of_speech - silence_s - (first_delta - stopped[0].t))
             per_sample, pipeline, score = input_latencies(
                 server, session_id, mic, onset_index, speech_end - speech_start, (t_play, done.t + 1.0)
             )

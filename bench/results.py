@@ -93,13 +93,13 @@ def markdown_table(figures: list[Figure]) -> str:
     for f in figures:
         met: Literal["yes", "no", "-"] = "-" if f.met is None else ("yes" if f.met else "no")
         note = f.note.replace("|", "/")
-        lines.append(
-            f"| {f.name} | {_fmt(f.value)} | {f.unit} | {_fmt(f.baseline)} | {_fmt(f.ratio)} | {f.target} | {met} | {note} |"
-        )
+        cells = [f.name, _fmt(f.value), f.unit, _fmt(f.baseline), _fmt(f.ratio), f.target, met, note]
+        lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"
 
 
 def print_figure(f: Figure) -> None:
     ratio = f"{f.ratio:.2f}x" if f.ratio is not None else "-"
     status = "met" if f.met else ("MISSED" if f.met is False else "reported")
-    print(f"{f.name}: {_fmt(f.value)} {f.unit} (baseline {_fmt(f.baseline)}, ratio {ratio}; target {f.target}: {status})", flush=True)
+    print(f"{f.name}: {_fmt(f.value)} {f.unit} (baseline {_fmt(f.baseline)}, ratio {ratio}; "
+          f"target {f.target}: {status})", flush=True)

@@ -26,10 +26,11 @@ from typing import Any
 import psutil
 
 USER_TEXT = "Could you remind me what we said about the weather for the trip on Saturday?"
-REPLY_WORDS = (
+REPLY_TEXT = (
     "Sure. You asked about Saturday, and I said it should be sunny in the morning with a light "
     "breeze, then clouds after three, so pack a jacket for the evening."
-).split()
+)
+REPLY_WORDS = REPLY_TEXT.split(" ")
 PARTIALS = 6  # assistant updates per reply before the final one
 
 
@@ -38,8 +39,6 @@ def rss_mb() -> float:
 
 
 def run_window(turns: int, early: int, window: int, rss_at: tuple[int, ...]) -> dict[str, Any]:
-    from PySide6.QtWidgets import QApplication
-
     from azassist.core.environment import EnvironmentOffer
     from azassist.core.events import AssistantText, UserTranscript
     from azassist.core.paths import resolve_paths
@@ -47,14 +46,14 @@ def run_window(turns: int, early: int, window: int, rss_at: tuple[int, ...]) -> 
     from azassist.ui.app import create_application
     from azassist.ui.main_window import MainWindow
 
-    app = create_application()
+    app = create_application()  # kept referenced: the window lives in it
     paths = resolve_paths(tempfile.mkdtemp(prefix="azassist-bench-transcript-")).ensure()
     settings = Settings.model_validate({"connection": {"endpoint": "http://127.0.0.1:9", "deployment": "d"}})
     main = MainWindow(paths, LoadResult(settings), offer=EnvironmentOffer())
     main.resize(980, 720)
     main.show()
     for _ in range(20):
-        QApplication.processEvents()
+        app.processEvents()
         time.sleep(0.01)
     costs: dict[int, float] = {}
     rss: dict[int, float] = {}
@@ -68,14 +67,14 @@ def run_window(turns: int, early: int, window: int, rss_at: tuple[int, ...]) -> 
         for end in range(step, len(REPLY_WORDS), step):
             main.handle_event(AssistantText(turn_id, " ".join(REPLY_WORDS[:end]), final=False))
             if measured:
-                QApplication.processEvents()
+                app.processEvents()
         main.handle_event(AssistantText(turn_id, " ".join(REPLY_WORDS), final=True))
-        QApplication.processEvents()
+        app.processEvents()
         if measured:
             costs[turn] = time.perf_counter() - started
         if turn in rss_at:
             gc.collect()
-            QApplication.processEvents()
+            app.processEvents()
             rss[turn] = rss_mb()
     early_costs = [c for t, c in costs.items() if t < late]
     late_costs = [c for t, c in costs.items() if t > late]

@@ -1,0 +1,72 @@
+"""The benchmark harness itself: results files, figure selection, and one tiny latency run.
+
+The tiny run is one repetition of the floor client (a few seconds); it checks that every
+timestamp lands where causality says it must, never how fast anything was.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import pytest
+
+from bench.__main__ import parse_args
+from bench.figures import FIGURES
+from bench.harness import BenchEnv, TimedRecorder, start_floor
+from bench.latency import measure_client, reply_server
+from bench.results import Figure, ratio_figure, write_results
+
+
+def test_results_are_a_json_list_with_the_issue_fields_and_a_markdown_table(tmp_path: Path) -> None:
+    figures = [
+        ratio_figure("1 output latency vs floor", 26.0, 20.0, "ms", at_most=1.3, baseline_name="floor"),
+        Figure("9 bundle size", math.nan, "MB", None, "report", None, note="not built"),
+    ]
+    json_path, md_path = write_results(figures, tmp_path, "latest")
+    records = json.loads(json_path.read_text())  # strict JSON: NaN became null
+    assert [r["name"] for r in records] == ["1 output latency vs floor", "9 bundle size"]
+    for record in records:
+        assert {"name", "value", "unit", "baseline", "ratio", "target", "met"} <= set(record)
+    assert records[0]["ratio"] == pytest.approx(1.3) and records[0]["met"] is True
+    assert records[1]["value"] is None and records[1]["met"] is None
+    table = md_path.read_text().splitlines()
+    assert table[0].startswith("| figure |") and len(table) == 2 + len(figures)
+    assert "| no |" not in md_path.read_text()
+
+
+def test_only_a_full_run_replaces_the_committed_results() -> None:
+    assert parse_args([]).stem == "latest" and parse_args([]).figures == sorted(FIGURES)
+    assert parse_args(["--quick"]).stem == "partial"
+    only = parse_args(["--only", "5,1,5"])
+    assert only.figures == [1, 5] and only.stem == "partial"
+    with pytest.raises(SystemExit):
+        parse_args(["--only", "10"])
+
+
+@pytest.mark.audio
+@pytest.mark.timeout(120)
+@pytest.mark.asyncio
+async def test_one_floor_repetition_gives_causal_timestamps() -> None:
+    bench = BenchEnv.start()
+    mic = TimedRecorder("mic.monitor", bench.audio.env)
+    spk = TimedRecorder("spk.monitor", bench.audio.env)
+    try:
+        mic.wait_started()
+        spk.wait_started()
+        async with reply_server(bench) as server:
+            result = await measure_client(
+                bench, server, lambda: start_floor(bench, server.endpoint), "floor", 1, mic, spk
+            )
+    finally:
+        mic.stop()
+        spk.stop()
+        bench.stop()
+    assert result.problems == []
+    assert len(result.output) == len(result.turn) == 1
+    # heard after it was sent; the reply comes after the speech ended; every input sample
+    # reached the server after it passed the microphone
+    assert result.output[0] > 0
+    assert result.turn[0] > result.output[0]
+    assert result.input and min(result.input) > 0
