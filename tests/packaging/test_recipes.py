@@ -20,31 +20,30 @@ def test_windows_version_resource_is_valid(monkeypatch: pytest.MonkeyPatch) -> N
     # pefile and win32api only write resources into an .exe (Windows); parsing needs neither.
     import PyInstaller.compat
 
-    monkeypatch.setitem(
-        sys.modules, "pefile", sys.modules.get("pefile") or types.ModuleType("pefile")
-    )
+    module_name = "PyInstaller.utils.win32.versioninfo"
+    if "pefile" not in sys.modules:
+        monkeypatch.setitem(sys.modules, "pefile", types.ModuleType("pefile"))
     monkeypatch.setattr(PyInstaller.compat, "win32api", None, raising=False)
-    monkeypatch.delitem(
-        sys.modules, "PyInstaller.utils.win32.versioninfo", raising=False
-    )
-    from PyInstaller.utils.win32 import versioninfo
+    try:
+        from PyInstaller.utils.win32 import versioninfo
 
-    # forgotten again after the test (it was imported with the stand-ins above)
-    monkeypatch.setitem(sys.modules, "PyInstaller.utils.win32.versioninfo", versioninfo)
-
-    numbers = tuple(int(part) for part in ([*VERSION.split("."), "0", "0", "0"])[:4])
-    text = (
-        (PACKAGING / "windows" / "version-info.txt.in")
-        .read_text()
-        .replace("@VERSION_TUPLE@", repr(numbers))
-        .replace("@VERSION@", VERSION)
-    )
-    info = eval(text, vars(versioninfo))  # what load_version_info_from_text_file does
+        numbers = tuple(int(part) for part in [*VERSION.split("."), "0", "0", "0"][:4])
+        text = (
+            (PACKAGING / "windows" / "version-info.txt.in")
+            .read_text()
+            .replace("@VERSION_TUPLE@", repr(numbers))
+            .replace("@VERSION@", VERSION)
+        )
+        info = eval(
+            text, vars(versioninfo)
+        )  # what load_version_info_from_text_file does
+    finally:
+        sys.modules.pop(
+            module_name, None
+        )  # imported with stand-ins: not for other tests
     assert isinstance(info, versioninfo.VSVersionInfo)
-    assert (
-        info.ffi.fileVersionMS >> 16 == numbers[0]
-        and info.ffi.fileVersionLS >> 16 == numbers[2]
-    )
+    assert info.ffi.fileVersionMS >> 16 == numbers[0]
+    assert info.ffi.fileVersionLS >> 16 == numbers[2]
     assert f"StringStruct('ProductVersion', '{VERSION}')" in str(info)
 
 
