@@ -32,17 +32,18 @@ SCRIPT = textwrap.dedent(
 
     out, profile = Path(sys.argv[1]), Path(sys.argv[2])
     app = create_application()
+    app.setCursorFlashTime(0)  # a steady caret: the same pictures every run
     settings = Settings.model_validate({"connection": {
         "endpoint": "https://contoso-voice.openai.azure.com", "deployment": "gpt-realtime",
         "transcription_deployment": "gpt-4o-transcribe"}})
 
-    def settle():
-        for _ in range(5):
+    def settle():  # let fades (the line edits' clear buttons) finish: stable pictures
+        for _ in range(30):
             app.processEvents()
             time.sleep(0.02)
 
     def conversation(window):
-        t = time.time() - 120
+        t = time.mktime((2026, 3, 14, 9, 41, 0, 0, 0, -1))  # fixed: the same pictures every run
         events = [
             StateChanged(ConnectionState.CONNECTED, Activity.LISTENING),
             UserTranscript("u1", "What's a good name for a sailing boat?", True, at=t),
