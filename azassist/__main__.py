@@ -44,7 +44,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="how much goes to the log file (default INFO)",
     )
     parser.add_argument("--demo", action="store_true", help="open the offline demo directly")
-    parser.add_argument("--selftest", action="store_true", help="same as the selftest command")
+    parser.add_argument("--selftest", action="store_true", help="same as the selftest command (options may follow)")
     parser.add_argument("command", nargs="?", default="run", choices=sorted(COMMANDS), metavar="command")
     parser.add_argument("args", nargs=argparse.REMAINDER, help=argparse.SUPPRESS)
     return parser
@@ -59,11 +59,11 @@ def _take_api_version_from_environment() -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if "--selftest" in argv:  # `azassist --selftest [options]` is the selftest command
+        at = argv.index("--selftest")
+        argv[at] = "selftest"
     options = build_parser().parse_args(argv)
-    if options.selftest:
-        if options.command != "run":
-            options.args = [options.command, *options.args]
-        options.command = "selftest"
     _take_api_version_from_environment()
     paths: AppPaths = resolve_paths(options.config_dir).ensure()
     if options.config_dir:
