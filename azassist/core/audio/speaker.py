@@ -40,6 +40,12 @@ from azassist.core.audio.streams import DeviceStream
 log = logging.getLogger(__name__)
 
 OUTPUT_BLOCK_SECONDS = 0.01
+# The device buffer (PortAudio's suggested latency). Python feeds it from a callback that
+# needs the GIL; under CPU contention (2 cores, the session, the UI) a small buffer runs dry
+# and the speaker clicks. Measured on the virtual devices with the machine loaded: "low"
+# (~20 ms) and 50 ms glitched, 80 ms played sample-exact. clear_buffer() cannot take back
+# what is already in it, but the reported position includes it, so barge-in stays honest.
+OUTPUT_LATENCY: str | float = 0.08
 
 
 @dataclass
@@ -122,7 +128,9 @@ class SpeakerOutput(AudioOutput):
         self._processor = processor
         self._meter = meter
         self.jitter = jitter or JitterBuffer()
-        self.stream = DeviceStream("output", self._on_block, on_lost=on_lost, block_seconds=OUTPUT_BLOCK_SECONDS)
+        self.stream = DeviceStream(
+            "output", self._on_block, on_lost=on_lost, block_seconds=OUTPUT_BLOCK_SECONDS, latency=OUTPUT_LATENCY
+        )
         self._clock: SilentClock | None = None
         self._lock = threading.Lock()
         self._queue: collections.deque[_Segment] = collections.deque()

@@ -68,6 +68,22 @@ def play_into_microphone(path: Path) -> subprocess.Popen[bytes]:
     return subprocess.Popen(["paplay", "--device=mic", str(path)], stderr=subprocess.DEVNULL)
 
 
+async def speak_into_microphone(path: Path, timeout: float = 20.0) -> None:
+    """Play a WAV into the virtual microphone and wait until it has been played."""
+    player = play_into_microphone(path)
+    deadline = time.monotonic() + timeout
+    try:
+        while player.poll() is None:
+            if time.monotonic() > deadline:
+                raise AssertionError(f"paplay did not finish playing {path.name}")
+            await asyncio.sleep(0.02)
+    finally:
+        if player.poll() is None:
+            player.kill()
+            player.wait()
+    assert player.returncode == 0, f"paplay failed on {path.name}"
+
+
 def best_alignment(haystack: np.ndarray, needle: np.ndarray) -> tuple[int, float]:
     """(offset of ``needle`` in ``haystack``, normalised correlation there) via FFT."""
     a = haystack.astype(np.float64)
@@ -116,7 +132,7 @@ async def until(predicate: Callable[[], bool], timeout: float, what: str, poll: 
 
 
 __all__ = ["RATE", "MonitorRecorder", "active_span", "best_alignment", "high_passed", "make_speech",
-           "play_into_microphone", "read_wav", "rms", "until"]
+           "play_into_microphone", "read_wav", "rms", "speak_into_microphone", "until"]
 
 
 def high_passed(samples: np.ndarray) -> np.ndarray:

@@ -5,7 +5,6 @@ must not hear the assistant's own voice when cancellation is on, and does when i
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import subprocess
 from collections.abc import AsyncIterator, Iterator
@@ -28,8 +27,8 @@ from tests.core.audio.support import (
     MonitorRecorder,
     best_alignment,
     high_passed,
-    play_into_microphone,
     read_wav,
+    speak_into_microphone,
     until,
 )
 
@@ -102,12 +101,6 @@ async def conversation(settings: AudioSettings) -> AsyncIterator[Conversation]:
             await audio.aclose()
 
 
-async def speak(path: Path) -> None:
-    player = play_into_microphone(path)
-    while player.poll() is None:
-        await asyncio.sleep(0.02)
-
-
 async def test_speech_goes_round_trip_through_the_echo_responder(
     virtual_audio: object, short_speech_wav: Path
 ) -> None:
@@ -115,7 +108,7 @@ async def test_speech_goes_round_trip_through_the_echo_responder(
     async with conversation(NO_PROCESSING) as talk:
         recorder = MonitorRecorder()
         await until(lambda: len(recorder.samples()) > RATE // 10, 10, "the monitor recorder")
-        await speak(short_speech_wav)
+        await speak_into_microphone(short_speech_wav)
         await until(lambda: talk.assistant_messages != [], 30, "the echo reply to be played")
         heard = recorder.stop()
 
@@ -149,7 +142,7 @@ async def reply_and_count_speech_starts(settings: AudioSettings, speech_wav: Pat
     """Speak once; return how often the server heard speech while its reply was playing, and
     how the reply ended (completed, or cancelled by that barge-in)."""
     async with conversation(settings) as talk:
-        await speak(speech_wav)
+        await speak_into_microphone(speech_wav)
         await until(lambda: talk.server_events("response.done") != [], 30, "the reply to end")
         await until(lambda: talk.audio.output.idle, 30, "the reply to be played out")
         created = talk.server_events("response.created")[0].t

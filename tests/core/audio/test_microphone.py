@@ -15,7 +15,7 @@ from azassist.core.audio.files import write_wav
 from azassist.core.audio.microphone import MicrophoneInput
 from azassist.core.audio.processing import ProcessingOptions
 from azassist.core.settings import AudioSettings
-from tests.core.audio.support import RATE, best_alignment, high_passed, play_into_microphone, until
+from tests.core.audio.support import RATE, best_alignment, high_passed, speak_into_microphone, until
 
 pytestmark = [pytest.mark.audio, pytest.mark.asyncio, pytest.mark.timeout(60)]
 
@@ -51,10 +51,7 @@ class FrameCollector:
 
 
 async def speak(path: Path) -> None:
-    player = play_into_microphone(path)
-    while player.poll() is None:
-        await asyncio.sleep(0.02)
-    assert player.returncode == 0
+    await speak_into_microphone(path)
     await asyncio.sleep(0.2)  # the last blocks are still on their way
 
 

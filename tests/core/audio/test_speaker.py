@@ -60,7 +60,7 @@ async def test_segment_plays_on_the_device_and_reports_once(device_audio: Device
     assert not finished.interrupted
     assert finished.playback_position == pytest.approx(len(speech) / RATE, abs=1e-6)
     offset, score = best_alignment(heard, speech)
-    assert score > 0.99, "the virtual speaker did not play the segment as given"
+    assert score > 0.99, f"the virtual speaker did not play the segment as given: {device_audio.stats}"
     start, end = active_span(heard)
     assert end - offset <= len(speech) + 240  # nothing extra played after the segment
 
