@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.services import SecretService, VirtualAudio, Xvfb
+from tests.support.services import SecretService, VirtualAudio, Xvfb, reset_keyring_backend
 
 _audio: VirtualAudio | None = None
 
@@ -62,10 +62,10 @@ def secret_service(monkeypatch: pytest.MonkeyPatch) -> Iterator[SecretService]:
     """A real, unlocked Secret Service on a private session bus."""
     service = SecretService.start(unlock=True)
     monkeypatch.setenv("DBUS_SESSION_BUS_ADDRESS", service.bus_address)
-    _reset_keyring_backend()
+    reset_keyring_backend()
     yield service
     service.stop()
-    _reset_keyring_backend()
+    reset_keyring_backend()
 
 
 @pytest.fixture
@@ -73,10 +73,10 @@ def locked_secret_service(monkeypatch: pytest.MonkeyPatch) -> Iterator[SecretSer
     """A Secret Service whose login keyring is locked (or missing): writes need a prompt."""
     service = SecretService.start(unlock=False)
     monkeypatch.setenv("DBUS_SESSION_BUS_ADDRESS", service.bus_address)
-    _reset_keyring_backend()
+    reset_keyring_backend()
     yield service
     service.stop()
-    _reset_keyring_backend()
+    reset_keyring_backend()
 
 
 @pytest.fixture
@@ -84,9 +84,9 @@ def no_session_bus(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     """No D-Bus at all: keyring finds no usable backend."""
     monkeypatch.delenv("DBUS_SESSION_BUS_ADDRESS", raising=False)
     monkeypatch.setenv("XDG_RUNTIME_DIR", "/nonexistent/azassist-no-bus")  # no bus socket there either
-    _reset_keyring_backend()
+    reset_keyring_backend()
     yield
-    _reset_keyring_backend()
+    reset_keyring_backend()
 
 
 @pytest.fixture(scope="session")
@@ -95,10 +95,3 @@ def xvfb_display() -> Iterator[str]:
     server = Xvfb.start()
     yield server.display
     server.stop()
-
-
-def _reset_keyring_backend() -> None:
-    """keyring caches its backend choice at first use; tests switch buses, so forget it."""
-    import keyring.core
-
-    keyring.core._keyring_backend = None  # type: ignore[attr-defined]

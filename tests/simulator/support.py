@@ -24,16 +24,7 @@ DEPLOYMENT = "gpt-realtime"
 PREVIEW_API_VERSION = "2025-04-01-preview"
 
 
-async def until(predicate: Callable[[], Any], *, timeout: float = 10.0, what: str = "") -> Any:
-    """Poll ``predicate`` on the running loop (no nested Qt/asyncio loops) until it is truthy."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout} s waiting for {what or predicate}")
-        await asyncio.sleep(0.01)
+from tests.support.waiting import until  # noqa: E402  (re-exported for the simulator tests)
 
 
 def make_model(

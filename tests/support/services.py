@@ -183,3 +183,16 @@ class Xvfb:
             self.proc.wait(timeout=5)
         except subprocess.TimeoutExpired:
             self.proc.kill()
+
+
+def reset_keyring_backend() -> None:
+    """keyring caches its backend choice, and which backends are viable, once per process;
+    tests switch buses, so forget both."""
+    import contextlib
+
+    import keyring.backend
+    import keyring.core
+
+    with contextlib.suppress(KeyError):  # nothing decided yet
+        keyring.backend.get_all_keyring.reset()  # type: ignore[attr-defined]
+    keyring.core._keyring_backend = None  # type: ignore[attr-defined]

@@ -17,6 +17,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
+from tests.support.services import reset_keyring_backend
+from tests.support.waiting import until as _until
 import pytest_asyncio
 import qasync
 from PySide6.QtWidgets import QApplication
@@ -40,35 +43,17 @@ def pytest_asyncio_loop_factories(config: pytest.Config, item: pytest.Item) -> d
 
 
 async def until(predicate: Callable[[], Any], timeout: float = 15.0, what: str = "condition") -> Any:
-    """Poll until ``predicate`` is truthy (Qt and asyncio both keep running); fail after ``timeout``."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        await asyncio.sleep(0.03)
+    """The suite's poller with the UI's longer default (window work shares one loop)."""
+    return await _until(predicate, timeout=timeout, what=what, poll=0.03)
 
 
 @pytest.fixture(autouse=True)
 def _clean_environment(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     monkeypatch.delenv("OPENAI_API_VERSION", raising=False)
     monkeypatch.delenv("AZURE_OPENAI_API_KEY", raising=False)
-    _forget_viable_keyrings()
+    reset_keyring_backend()
     yield
-    _forget_viable_keyrings()
-
-
-def _forget_viable_keyrings() -> None:
-    """keyring decides once per process which backends are viable; a test that ran without
-    a session bus would hide the Secret Service from every later test, so forget it."""
-    import keyring.backend
-    import keyring.core
-
-    with contextlib.suppress(KeyError):  # nothing decided yet
-        keyring.backend.get_all_keyring.reset()  # type: ignore[attr-defined]
-    keyring.core._keyring_backend = None  # type: ignore[attr-defined]
+    reset_keyring_backend()
 
 
 @pytest.fixture

@@ -122,13 +122,7 @@ def rms(samples: np.ndarray) -> float:
     return float(np.sqrt(np.mean(samples.astype(np.float64) ** 2))) if len(samples) else 0.0
 
 
-async def until(predicate: Callable[[], bool], timeout: float, what: str, poll: float = 0.02) -> None:
-    """Wait on the event loop until ``predicate`` holds; a hang is a clear failure."""
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        await asyncio.sleep(poll)
+from tests.support.waiting import until  # noqa: E402  (re-exported for the audio tests)
 
 
 __all__ = ["RATE", "MonitorRecorder", "active_span", "best_alignment", "high_passed", "make_speech",

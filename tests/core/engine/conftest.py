@@ -36,16 +36,7 @@ DEPLOYMENT = "gpt-realtime"
 T = TypeVar("T")
 
 
-async def until(predicate: Callable[[], Any], timeout: float = 10.0, what: str = "condition") -> Any:
-    """Poll ``predicate`` until it is truthy; fail (not hang) after ``timeout``."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        await asyncio.sleep(0.02)
+from tests.support.waiting import until  # noqa: E402  (re-exported for the engine tests)
 
 
 def speech(text: str = "hello there, how are you") -> np.ndarray:
