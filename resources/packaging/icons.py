@@ -19,10 +19,13 @@ def render_icons(
     """``target_dir/azassist-<size>.png`` for each size; returns size -> path."""
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     from PySide6.QtCore import QRectF, Qt
-    from PySide6.QtGui import QGuiApplication, QImage, QPainter
+    from PySide6.QtGui import QImage, QPainter
     from PySide6.QtSvg import QSvgRenderer
+    from PySide6.QtWidgets import QApplication
 
-    _app = QGuiApplication.instance() or QGuiApplication([])
+    # A QApplication, not a bare QGuiApplication: whoever runs next in this process (the
+    # test suite's windows) needs widgets, and Qt allows one application object per process.
+    _app = QApplication.instance() or QApplication([])
     renderer = QSvgRenderer(str(svg))
     if not renderer.isValid():
         raise ValueError(f"{svg} is not a valid SVG")
