@@ -17,7 +17,7 @@ import traceback
 
 from .figures import FIGURES, NEEDS_SCREEN, Run
 from .harness import BenchEnv
-from .results import RESULTS_DIR, Figure, print_figure, write_results
+from .results import RESULTS_DIR, Figure, print_figure, update_readme, write_results
 from .screen import WatchedScreen
 
 
@@ -71,6 +71,9 @@ def main(argv: list[str] | None = None) -> int:
     started = time.monotonic()
     figures = asyncio.run(run_figures(args))
     json_path, md_path = write_results(figures, RESULTS_DIR, args.stem)
+    if args.stem == "latest":
+        elapsed = time.monotonic() - started
+        update_readme(figures, f"{time.strftime('%Y-%m-%d')}, full run in {elapsed / 60:.0f} min on {os.cpu_count()} cores")
     missed = [f.name for f in figures if f.met is False]
     print(f"\n{len(figures)} figures in {time.monotonic() - started:.0f} s; wrote {json_path} and {md_path}")
     print(f"missed: {', '.join(missed)}" if missed else "every target with a bound was met")

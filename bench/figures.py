@@ -61,7 +61,7 @@ class Run:
 
     @property
     def latency_reps(self) -> int:
-        return 3 if self.quick else 10
+        return 3 if self.quick else 8
 
     @property
     def startup_rounds(self) -> int:
@@ -77,7 +77,7 @@ class Run:
 
     @property
     def echo_reps(self) -> int:
-        return 1 if self.quick else 3
+        return 1 if self.quick else 2
 
     @property
     def transcript_turns(self) -> int:
@@ -148,8 +148,20 @@ def _pair(name: str, unit_values: dict[str, list[float]], *, console_at_most: fl
 async def figure_1(run: Run) -> list[Figure]:
     data = await _latencies(run, ("azassist", "console", "floor"))
     values = {name: samples.output for name, samples in data.items()}
-    return _pair("1 output latency", values, console_at_most=0.3, floor_at_most=1.3,
-                 what="first reply delta sent -> first non-silent sample on the speaker monitor")
+    figures = _pair("1 output latency", values, console_at_most=0.3, floor_at_most=1.3,
+                    what="first reply delta sent -> first non-silent sample on the speaker monitor")
+    gaps = {name: samples.gaps for name, samples in data.items()}
+    if gaps.get("azassist") and gaps.get("floor"):
+        def mean_ms(values: list[float]) -> float:
+            return ms(sum(values) / len(values))
+
+        figures.append(Figure(
+            "1 playback gaps per reply (smoothness)", mean_ms(gaps["azassist"]), "ms", mean_ms(gaps["floor"]),
+            "report vs floor", None,
+            note="silence inserted into the reply on the speaker (played length - sent length), mean per reply; "
+                 + ", ".join(f"{name} max {ms(max(v)):.0f} ms" for name, v in gaps.items() if v),
+        ))
+    return figures
 
 
 async def figure_2(run: Run) -> list[Figure]:

@@ -186,14 +186,17 @@ class TimedRecorder:
             return 0
         return max(0, int((t - offsets.min()) * RATE))
 
-    def first_loud(self, after: float, threshold: int = SILENCE_THRESHOLD, before: float | None = None) -> float | None:
-        """Time of the first sample louder than ``threshold`` passed after ``after``."""
+    def first_loud_index(self, after: float, threshold: int = SILENCE_THRESHOLD) -> int | None:
+        """Index of the first sample louder than ``threshold`` that passed after ``after``."""
         samples = self.samples()
         start = self.index_at(after)
-        end = self.index_at(before) if before is not None else len(samples)
-        segment = np.abs(samples[start:end].astype(np.int32))
-        loud = np.flatnonzero(segment > threshold)
-        return self.time_of(start + int(loud[0])) if len(loud) else None
+        loud = np.flatnonzero(np.abs(samples[start:].astype(np.int32)) > threshold)
+        return start + int(loud[0]) if len(loud) else None
+
+    def first_loud(self, after: float, threshold: int = SILENCE_THRESHOLD) -> float | None:
+        """Time of the first sample louder than ``threshold`` that passed after ``after``."""
+        index = self.first_loud_index(after, threshold)
+        return self.time_of(index) if index is not None else None
 
     def stop(self) -> None:
         self._proc.terminate()

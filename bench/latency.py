@@ -50,6 +50,9 @@ class LatencySamples:
     # turn latency less what no client can change: the server VAD's silence window and the
     # server's own time from speech_stopped to the first reply delta
     client_turn: list[float] = field(default_factory=list)
+    # smoothness: how much longer the reply lasted on the speaker than in the server's audio
+    # (silence inserted by device underruns or a starved jitter buffer), per repetition
+    gaps: list[float] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
 
 
@@ -119,6 +122,14 @@ def input_latencies(server: LocalRealtimeServer, session_id: str, mic: TimedReco
     return per_sample, pipeline, score
 
 
+def playback_gap(recorded: np.ndarray, reply: np.ndarray) -> float:
+    """Seconds of silence the client inserted into the reply (0 for a seamless playback)."""
+    start, end = active_span(reply)
+    length = end - start
+    _, played_end = active_span(recorded[: length + RATE])
+    return (played_end - length) / RATE
+
+
 async def measure_client(bench: BenchEnv, server: LocalRealtimeServer, start: Callable[[], Client], name: str,
                          reps: int, mic: TimedRecorder, spk: TimedRecorder, *,
                          silence_s: float = SILENCE_MS / 1000) -> LatencySamples:
@@ -152,10 +163,12 @@ async def measure_client(bench: BenchEnv, server: LocalRealtimeServer, start: Ca
                 result.problems.append(f"rep {rep}: speech or reply audio missing")
                 continue
             first_delta = deltas[0].t
-            heard = spk.first_loud(first_delta - 0.05)
-            if heard is None:
+            heard_index = spk.first_loud_index(first_delta - 0.05)
+            if heard_index is None:
                 result.problems.append(f"rep {rep}: the reply was never heard")
                 continue
+            heard = spk.time_of(heard_index)
+            result.gaps.append(playback_gap(spk.samples()[heard_index:], bench.reply))
             onset_index = mic.index_at(onset)
             # refine: the exact sample index of the onset near that time
             samples = mic.samples()

@@ -98,6 +98,22 @@ def markdown_table(figures: list[Figure]) -> str:
     return "\n".join(lines) + "\n"
 
 
+README = Path(__file__).resolve().parent / "README.md"
+_BEGIN, _END = "<!-- results:", "<!-- /results -->"
+
+
+def update_readme(figures: list[Figure], when: str, path: Path = README) -> bool:
+    """Put the table between the README's results markers; False if they are missing."""
+    text = path.read_text(encoding="utf-8") if path.exists() else ""
+    begin, end = text.find(_BEGIN), text.find(_END)
+    if begin < 0 or end < begin:
+        return False
+    head_end = text.index("\n", begin) + 1
+    body = f"Measured {when}.\n\n" + markdown_table(figures)
+    path.write_text(text[:head_end] + body + text[end:], encoding="utf-8")
+    return True
+
+
 def print_figure(f: Figure) -> None:
     ratio = f"{f.ratio:.2f}x" if f.ratio is not None else "-"
     status = "met" if f.met else ("MISSED" if f.met is False else "reported")

@@ -70,3 +70,16 @@ async def test_one_floor_repetition_gives_causal_timestamps() -> None:
     assert result.output[0] > 0
     assert result.turn[0] > result.output[0]
     assert result.input and min(result.input) > 0
+
+
+def test_a_full_run_puts_its_table_in_the_readme_between_the_markers(tmp_path: Path) -> None:
+    from bench.results import update_readme
+
+    readme = tmp_path / "README.md"
+    readme.write_text("# P\n\n<!-- results: auto -->\nold\n<!-- /results -->\n\nafter\n")
+    figure = ratio_figure("5 start-up", 0.6, 0.4, "s", at_most=1.5, baseline_name="bare")
+    assert update_readme([figure], "today", readme)
+    text = readme.read_text()
+    assert "old" not in text and "| 5 start-up | 0.6 | s | 0.4 | 1.5 |" in text
+    assert text.endswith("<!-- /results -->\n\nafter\n")
+    assert not update_readme([figure], "today", tmp_path / "missing.md")
