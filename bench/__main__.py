@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import signal
 import sys
 import time
 import traceback
@@ -66,8 +67,14 @@ async def run_figures(args: argparse.Namespace) -> list[Figure]:
     return figures
 
 
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt  # a clean stop: every client, server and recorder is shut down
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    signal.signal(signal.SIGTERM, _interrupt)
+    signal.signal(signal.SIGINT, _interrupt)  # also when started in the background
     started = time.monotonic()
     figures = asyncio.run(run_figures(args))
     json_path, md_path = write_results(figures, RESULTS_DIR, args.stem)
