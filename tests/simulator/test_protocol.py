@@ -445,8 +445,9 @@ async def test_scripted_audio_is_sent_as_given(start_simulator: StartSimulator) 
 
 @pytest.mark.parametrize("pace", [1.0, 4.0])
 async def test_reply_audio_is_paced(start_simulator: StartSimulator, pace: float) -> None:
-    """At pace p, reply audio takes at least (length - 200 ms lead) / p to arrive: real time
-    at 1, four times faster at 4 (a lower bound, so it cannot flake on a slow machine)."""
+    """At pace p, reply audio is spread over about (length - 200 ms lead) / p: real time at 1,
+    four times faster at 4. Asserted as a loose lower bound (0.5 s of the 0.7 s, scaled), far
+    from the boundary, so scheduling jitter cannot flake it while unpaced audio (~0 s) fails."""
     server = await start_simulator(pace=pace)
     one_second = np.zeros(24_000, dtype=np.int16) + 100
     server.scripted.queue_reply("(a second)", audio=one_second)
@@ -455,4 +456,4 @@ async def test_reply_audio_is_paced(start_simulator: StartSimulator, pace: float
         await client.next("response.done")
     deltas = server.sent.of_type("response.output_audio.delta")
     assert len(deltas) == 10  # 100 ms each
-    assert deltas[-1].t - deltas[0].t >= (0.9 - 0.2) / pace
+    assert deltas[-1].t - deltas[0].t >= 0.5 / pace
