@@ -2,7 +2,9 @@
 
 Every field carries a title and a short description (shown as hints in the panes) and, in
 ``json_schema_extra``, how it applies: ``"apply": "live"`` (sent to a running session),
-``"reconnect"`` (applies on next connect) or ``"restart"``. The UI builds its panes from
+``"reconnect"`` (applies on next connect) or ``"restart"``; and UI hints: ``choices``,
+``labels``, ``step``, ``multiline``, ``advanced``, ``requires`` (a protocol), and
+``visible_when`` ({sibling field: value}: the row only matters in that mode). The UI builds its panes from
 this module; nothing is hand-copied.
 """
 
@@ -215,7 +217,9 @@ class ModelSettings(_Group):
         "alloy",
         title="TTS voice",
         description="Voice of the separate text-to-speech deployment",
-        json_schema_extra=_apply("reconnect", choices=list(TTS_VOICES), editable=True),
+        json_schema_extra=_apply(
+            "reconnect", choices=list(TTS_VOICES), editable=True, visible_when={"modalities": "text_tts"}
+        ),
     )
 
 
@@ -232,17 +236,17 @@ class TurnDetectionSettings(_Group):
     threshold: float = Field(
         0.5, ge=0.0, le=1.0, title="Threshold",
         description="How loud speech must be to count. Raise it in noisy rooms",
-        json_schema_extra=_apply("live", step=0.05, mode="server_vad"),
+        json_schema_extra=_apply("live", step=0.05, visible_when={"mode": "server_vad"}),
     )
     prefix_padding_ms: int = Field(
         300, ge=0, le=2000, title="Prefix padding (ms)",
         description="Audio kept from just before speech starts, so first syllables are not cut",
-        json_schema_extra=_apply("live", step=50, mode="server_vad"),
+        json_schema_extra=_apply("live", step=50, visible_when={"mode": "server_vad"}),
     )
     silence_duration_ms: int = Field(
         500, ge=100, le=5000, title="Silence duration (ms)",
         description="How long a pause ends your turn. Raise it if you get cut off mid-sentence",
-        json_schema_extra=_apply("live", step=50, mode="server_vad"),
+        json_schema_extra=_apply("live", step=50, visible_when={"mode": "server_vad"}),
     )
     create_response: bool = Field(
         True, title="Reply automatically",
@@ -257,7 +261,7 @@ class TurnDetectionSettings(_Group):
     eagerness: Eagerness = Field(
         Eagerness.AUTO, title="Eagerness",
         description="Semantic VAD: how quickly it decides you have finished",
-        json_schema_extra=_apply("live", mode="semantic_vad"),
+        json_schema_extra=_apply("live", visible_when={"mode": "semantic_vad"}),
     )
 
 

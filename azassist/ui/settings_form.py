@@ -36,7 +36,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from azassist.core.settings import Modalities, Settings, SettingsStore, with_value
+from azassist.core.settings import Settings, SettingsStore, with_value
 
 log = logging.getLogger(__name__)
 
@@ -46,11 +46,6 @@ APPLY_NOTES = {
     "live": "",
 }
 
-# A field shown only while another field has a value, for fields whose schema has no
-# ``mode`` hint. Keyed "group.field" -> (group, field, value).
-VISIBLE_WHEN: dict[str, tuple[str, str, Any]] = {
-    "model.tts_voice": ("model", "modalities", Modalities.TEXT_AND_TTS),
-}
 
 
 # --- the schema, read ---------------------------------------------------------------------
@@ -704,13 +699,9 @@ class SettingsForm(QWidget):
         for row in self.rows.values():
             spec = row.spec
             visible = True
-            mode = spec.extra.get("mode")
-            if mode is not None:
-                current = getattr(settings, spec.group).mode
-                visible = getattr(current, "value", current) == mode
-            rule = VISIBLE_WHEN.get(spec.key)
-            if rule is not None:
-                visible = getattr(getattr(settings, rule[0]), rule[1]) == rule[2]
+            for sibling, wanted in spec.extra.get("visible_when", {}).items():
+                current = getattr(getattr(settings, spec.group), sibling)
+                visible = visible and getattr(current, "value", current) == wanted
             if row in self._advanced_rows and self._advanced_toggle is not None:
                 visible = visible and self._advanced_toggle.isChecked()
             row.setVisible(visible)
