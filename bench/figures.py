@@ -77,7 +77,7 @@ class Run:
 
     @property
     def echo_reps(self) -> int:
-        return 1 if self.quick else 2
+        return 1 if self.quick else 3
 
     @property
     def transcript_turns(self) -> int:
@@ -365,25 +365,29 @@ async def figure_8(run: Run) -> list[Figure]:
     bench = run.bench
     wav = write_wav(bench.workdir / "assistant-voice.wav", speech_samples(ECHO_TEXT))
     loopback = bench.load_module("module-loopback", "source=spk.monitor", "sink=mic", "latency_msec=40")
-    erles: list[float] = []
-    totals: list[float] = []
+    powers: dict[str, list[float]] = {"off": [], "alone": [], "defaults": []}
     try:
         for _ in range(run.echo_reps):
-            off = await _echo_power(run, wav, "off", "off", "off")
-            alone = await _echo_power(run, wav, "on", "off", "off")
-            defaults = await _echo_power(run, wav, "on", "on", "on")
-            erles.append(db(off, alone))
-            totals.append(db(off, defaults))
+            powers["off"].append(await _echo_power(run, wav, "off", "off", "off"))
+            powers["alone"].append(await _echo_power(run, wav, "on", "off", "off"))
+            powers["defaults"].append(await _echo_power(run, wav, "on", "on", "on"))
     finally:
         bench.unload_module(loopback)
+    # one reference for every run: the loopback itself can stumble in a run, which must not
+    # read as the canceller's doing
+    reference = median(powers["off"])
+    erles = [db(reference, p) for p in powers["alone"]]
+    totals = [db(reference, p) for p in powers["defaults"]]
     note = ("speaker monitor looped into the microphone (PulseAudio module-loopback, 40 ms); power of what the "
-            "microphone seam delivers while the voice plays, after 2 s of convergence; median of "
-            f"{len(erles)}: " + ", ".join(f"{v:.0f}" for v in erles) + " dB")
-    erle, total = median(erles), median(totals)
+            "microphone seam delivers while the voice plays, after 2 s of convergence, against the median "
+            "power with everything off; runs: " + ", ".join(f"{v:.0f}" for v in erles) + " dB; reference runs "
+            + ", ".join(f"{db(reference, p):+.1f}" for p in powers["off"]) + " dB")
     return [
-        Figure("8 ERLE, echo canceller alone", erle, "dB", None, ">= 20 dB", erle >= 20, note=note),
-        Figure("8 echo reduction, app defaults (AEC+NS+AGC)", total, "dB", None, ">= 20 dB", total >= 20,
-               note="against everything off; runs: " + ", ".join(f"{v:.0f}" for v in totals) + " dB"),
+        Figure("8 ERLE, echo canceller alone (median)", median(erles), "dB", None, ">= 20 dB",
+               median(erles) >= 20, note=note),
+        Figure("8 ERLE, echo canceller alone (worst run)", min(erles), "dB", None, ">= 20 dB", min(erles) >= 20),
+        Figure("8 echo reduction, app defaults (AEC+NS+AGC)", median(totals), "dB", None, ">= 20 dB",
+               median(totals) >= 20, note="runs: " + ", ".join(f"{v:.0f}" for v in totals) + " dB"),
     ]
 
 
