@@ -26,7 +26,7 @@ run: system-deps-run $(VENV)/.synced-run
 	$(VENV)/bin/azassist $(ARGS)
 
 test: system-deps-test $(VENV)/.synced-test
-	$(VENV)/bin/python -m pytest $(PYTEST_ARGS)
+	PY=$(VENV)/bin/python bash tests/support/run_suite.sh $(PYTEST_ARGS)
 
 bench: system-deps-test $(VENV)/.synced-test
 	$(VENV)/bin/python -m bench $(BENCH_ARGS)
