@@ -40,12 +40,53 @@ from azassist.core.audio.streams import DeviceStream
 log = logging.getLogger(__name__)
 
 OUTPUT_BLOCK_SECONDS = 0.01
-# The device buffer (PortAudio's suggested latency). Python feeds it from a callback that
-# needs the GIL; under CPU contention (2 cores, the session, the UI) a small buffer runs dry
-# and the speaker clicks. Measured on the virtual devices with the machine loaded: "low"
-# (~20 ms) and 50 ms glitched, 80 ms played sample-exact. clear_buffer() cannot take back
-# what is already in it, but the reported position includes it, so barge-in stays honest.
-OUTPUT_LATENCY: str | float = 0.08
+
+
+@dataclass
+class DeviceBuffer:
+    """PortAudio's device buffer (its suggested latency), grown only when the machine needs it.
+
+    Python feeds the device from a callback that needs the GIL. On an idle machine "low"
+    (21-32 ms measured on the virtual devices) plays sample-exact; under CPU contention (2
+    cores, the session, the UI) it and 50 ms ran dry, 80 ms did not. So a speaker opens at
+    the first step, and every underflow PortAudio reports while a reply is audible moves it
+    one step up, applied by reopening the stream between replies (never mid-reply). After
+    ``patience`` replies without one it steps back down. clear_buffer() cannot take back
+    what is in the device buffer, but the reported position includes it, so barge-in
+    stays honest whatever the step.
+    """
+
+    steps: tuple[str | float, ...] = ("low", 0.04, 0.08, 0.15)
+    step: int = 0
+    patience: int = 30
+    clean_segments: int = 0
+
+    @property
+    def latency(self) -> str | float:
+        return self.steps[self.step]
+
+    def on_underflow(self) -> bool:
+        """An audible underflow; True when the buffer should grow (reopen the stream)."""
+        self.clean_segments = 0
+        if self.step + 1 >= len(self.steps):
+            return False
+        self.step += 1
+        log.info("speaker underflow: device buffer grows to %s", _describe(self.latency))
+        return True
+
+    def on_clean_segment(self) -> bool:
+        """A reply played without an underflow; True when the buffer should shrink."""
+        self.clean_segments += 1
+        if self.step == 0 or self.clean_segments < self.patience:
+            return False
+        self.step -= 1
+        self.clean_segments = 0
+        log.info("%d clean replies: device buffer shrinks to %s", self.patience, _describe(self.latency))
+        return True
+
+
+def _describe(latency: str | float) -> str:
+    return latency if isinstance(latency, str) else f"{latency * 1000:.0f} ms"
 
 
 @dataclass
@@ -120,6 +161,7 @@ class SpeakerOutput(AudioOutput):
         meter: LevelMeter,
         on_lost: Callable[[str], None],
         jitter: JitterBuffer | None = None,
+        device_buffer: DeviceBuffer | None = None,
         label: str = "speaker",
     ) -> None:
         super().__init__(
@@ -128,9 +170,14 @@ class SpeakerOutput(AudioOutput):
         self._processor = processor
         self._meter = meter
         self.jitter = jitter or JitterBuffer()
+        self.device_buffer = device_buffer or DeviceBuffer()
+        self._on_lost = on_lost
         self.stream = DeviceStream(
-            "output", self._on_block, on_lost=on_lost, block_seconds=OUTPUT_BLOCK_SECONDS, latency=OUTPUT_LATENCY
+            "output", self._on_block, on_lost=on_lost, block_seconds=OUTPUT_BLOCK_SECONDS,
+            latency=self.device_buffer.latency,
         )
+        self._resize_due = False  # the device buffer changed step: reopen when idle
+        self._last_block_audible = False
         self._clock: SilentClock | None = None
         self._lock = threading.Lock()
         self._queue: collections.deque[_Segment] = collections.deque()
@@ -145,6 +192,8 @@ class SpeakerOutput(AudioOutput):
         self.output_latency = 0.0  # callback -> DAC, seconds
         self.underruns = 0  # segments that ran dry mid-way (jitter)
         self.device_underflows = 0  # PortAudio's own output underflow flags
+        self.audible_underflows = 0  # ... of those, the ones that cut into a reply
+        self.device_reopens = 0  # device buffer resized between replies
         self.segments_played = 0
         self.samples_played = 0  # handed to the device (or the silent clock), all segments
         self.segments_interrupted = 0
@@ -282,11 +331,15 @@ class SpeakerOutput(AudioOutput):
 
     # --- PortAudio / clock thread ---------------------------------------------------------
     def _on_block(self, outdata: np.ndarray, time_info: Any, status: Any) -> None:
-        if status.output_underflow:
-            self.device_underflows += 1
         self.output_latency = max(0.0, time_info.outputBufferDacTime - time_info.currentTime)
         out = outdata[:, 0]
-        self._fill(out, dac_wall=time.time() + self.output_latency)
+        written = self._fill(out, dac_wall=time.time() + self.output_latency)
+        if status.output_underflow:
+            self.device_underflows += 1
+            if self._last_block_audible or written:  # a gap inside a reply, not in silence
+                self.audible_underflows += 1
+                self._call_on_loop(self._on_audible_underflow)
+        self._last_block_audible = written > 0
         dac = time_info.outputBufferDacTime
         self._processor.process_render(out, self._rate, dac if dac > 0 and abs(dac - time_info.currentTime) < 1.0 else 0.0)
         self._meter.add(out)
@@ -294,8 +347,9 @@ class SpeakerOutput(AudioOutput):
     def _on_clock_block(self, out: np.ndarray) -> None:
         self._fill(out, dac_wall=time.time())
 
-    def _fill(self, out: np.ndarray, *, dac_wall: float) -> None:
-        """Fill one device block from the queue; note starts, ends and underruns."""
+    def _fill(self, out: np.ndarray, *, dac_wall: float) -> int:
+        """Fill one device block from the queue; note starts, ends and underruns. Returns
+        how many samples came from the queue (the rest is silence)."""
         written = 0
         reports: list[_Report] = []
         target = int(self.jitter.target * self._rate)
@@ -327,14 +381,48 @@ class SpeakerOutput(AudioOutput):
                     segment.primed = False
                 break
         out[written:] = 0
-        if reports and self._loop is not None:
-            try:
-                self._loop.call_soon_threadsafe(self._schedule, reports)
-            except RuntimeError:
-                pass  # loop closed
+        if reports:
+            self._call_on_loop(self._schedule, reports)
+        return written
+
+    def _call_on_loop(self, callback: Callable[..., None], *args: Any) -> None:
+        if self._loop is None:
+            return
+        try:
+            self._loop.call_soon_threadsafe(callback, *args)
+        except RuntimeError:
+            pass  # loop closed
 
     def _segment_done(self, segment: _Segment) -> None:
         self.jitter.on_segment_played(segment.underruns)
+
+    # --- device buffer (event loop) -------------------------------------------------------
+    def _on_audible_underflow(self) -> None:
+        if not self._resize_due and self.device_buffer.on_underflow():
+            self._resize_due = True
+            self._resize_when_idle()
+
+    def _on_segment_ended(self, *, interrupted: bool) -> None:
+        if not interrupted and not self._resize_due and self.device_buffer.on_clean_segment():
+            self._resize_due = True
+        self._resize_when_idle()
+
+    def _resize_when_idle(self) -> None:
+        """Reopen the device with the buffer's new size, but only between replies."""
+        if not self._resize_due or not self.idle:
+            return
+        self._resize_due = False
+        device = self.stream.device
+        self.stream.latency = self.device_buffer.latency
+        if device is None or not self.stream.is_open:
+            return  # applies at the next open
+        try:
+            self.open(device, rate=self._rate)
+        except Exception as exc:  # noqa: BLE001 - the device went away meanwhile: recover as a loss
+            log.warning("could not reopen the speaker with a new buffer: %s", exc)
+            self._on_lost(str(exc))
+            return
+        self.device_reopens += 1
 
     # --- event loop -----------------------------------------------------------------------
     def _schedule(self, reports: list[_Report]) -> None:
@@ -366,6 +454,8 @@ class SpeakerOutput(AudioOutput):
     def _finish(self, position: float, *, interrupted: bool) -> None:
         if self._pending_playback_count > 0:
             self.on_playback_finished(playback_position=position, interrupted=interrupted)
+        if self._loop is not None and not self._loop.is_closed():
+            self._loop.call_soon(lambda: self._on_segment_ended(interrupted=interrupted))
 
     def close(self) -> None:
         """Stop playing and end every outstanding segment, so no reply waits forever."""

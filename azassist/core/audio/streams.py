@@ -49,7 +49,7 @@ class DeviceStream:
         self._on_block = on_block
         self._on_lost = on_lost
         self._block_seconds = block_seconds
-        self._latency = latency
+        self.latency = latency  # PortAudio's suggested latency; used at the next open
         self._stream: Any = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self.device: AudioDevice | None = None
@@ -80,7 +80,7 @@ class DeviceStream:
                     channels=1,
                     dtype="int16",
                     blocksize=max(1, int(candidate * self._block_seconds)),
-                    latency=self._latency,
+                    latency=self.latency,
                     callback=self._callback,
                     finished_callback=self._finished,
                 )

@@ -4,13 +4,14 @@ LiveKit playback contract (started when heard, exactly one finished per segment)
 from __future__ import annotations
 
 import asyncio
+import time
 
 import numpy as np
 import pytest
 
 from azassist.core.audio.facade import DeviceAudioIO
 from azassist.core.audio.memory import int16_frame
-from azassist.core.audio.speaker import SpeakerOutput
+from azassist.core.audio.speaker import DeviceBuffer, SpeakerOutput
 from livekit.agents.voice.io import PlaybackFinishedEvent
 from tests.core.audio.support import RATE, MonitorRecorder, active_span, best_alignment, until
 
@@ -46,15 +47,22 @@ async def start_recorder() -> MonitorRecorder:
     return recorder
 
 
-async def test_segment_plays_on_the_device_and_reports_once(device_audio: DeviceAudioIO, speech: np.ndarray) -> None:
-    speaker = device_audio.output
+async def play_whole(
+    speaker: SpeakerOutput, samples: np.ndarray
+) -> tuple[Recorder, PlaybackFinishedEvent, np.ndarray]:
+    """One segment played to its end: its events, its finished report and what was heard."""
     events = Recorder(speaker)
     recorder = await start_recorder()
-    await capture(speaker, speech)
+    await capture(speaker, samples)
     speaker.flush()
     finished = await asyncio.wait_for(speaker.wait_for_playout(), 20)
     await asyncio.sleep(0.2)
-    heard = recorder.stop()
+    return events, finished, recorder.stop()
+
+
+async def test_segment_plays_on_the_device_and_reports_once(device_audio: DeviceAudioIO, speech: np.ndarray) -> None:
+    speaker = device_audio.output
+    events, finished, heard = await play_whole(speaker, speech)
 
     assert [kind for kind, _ in events.log] == ["started", "finished"]
     assert not finished.interrupted
@@ -190,3 +198,58 @@ async def test_output_levels_follow_playback(device_audio: DeviceAudioIO, speech
     assert loud, "no output level rose while speech played"
     assert all(r.output_rms <= r.output_peak <= 0 for r in loud)
     assert readings[-1].output_rms == float("-inf")
+
+
+# --- device buffer: as small as the machine keeps fed ----------------------------------------
+
+async def test_device_buffer_grows_per_underflow_and_shrinks_after_clean_replies() -> None:
+    buffer = DeviceBuffer(steps=("low", 0.04, 0.08), patience=3)
+    assert buffer.latency == "low"
+    assert buffer.on_underflow() and buffer.latency == 0.04
+    assert buffer.on_underflow() and buffer.latency == 0.08
+    assert not buffer.on_underflow() and buffer.latency == 0.08  # the largest step stays
+    assert not buffer.on_clean_segment() and not buffer.on_clean_segment()
+    assert buffer.on_clean_segment() and buffer.latency == 0.04  # patience used up: one step down
+    buffer.on_clean_segment()
+    assert buffer.on_underflow() and buffer.latency == 0.08  # an underflow resets the count
+    assert not buffer.on_clean_segment() and not buffer.on_clean_segment()
+    assert buffer.on_clean_segment() and buffer.latency == 0.04
+
+
+async def test_a_starved_reply_grows_the_device_buffer_between_replies(
+    device_audio: DeviceAudioIO, speech: np.ndarray
+) -> None:
+    """A real underflow (the callback held up past the device buffer mid-reply) grows the
+    buffer one step; the stream is reopened only after the reply, and the next reply plays
+    whole on the reopened stream."""
+    speaker = device_audio.output
+    assert speaker.device_buffer.latency == "low" and speaker.stream.latency == "low"
+    processor = speaker._processor
+    real_render = processor.process_render
+    stalled = False
+
+    def stall_once_mid_reply(samples: np.ndarray, rate: int, dac: float) -> None:
+        nonlocal stalled
+        if not stalled and speaker.samples_played > RATE // 2:
+            stalled = True
+            time.sleep(0.25)  # far longer than the device buffer: PortAudio must run dry
+        real_render(samples, rate, dac)
+
+    processor.process_render = stall_once_mid_reply  # type: ignore[method-assign]
+    try:
+        await capture(speaker, speech)
+        speaker.flush()
+        await until(lambda: speaker.audible_underflows > 0, 10, "PortAudio to report the underflow")
+        assert speaker.device_reopens == 0  # never mid-reply
+        first = await asyncio.wait_for(speaker.wait_for_playout(), 20)
+    finally:
+        processor.process_render = real_render  # type: ignore[method-assign]
+    assert not first.interrupted
+    await until(lambda: speaker.device_reopens == 1, 5, "the stream to reopen after the reply")
+    assert speaker.stream.latency == speaker.device_buffer.latency == 0.04
+    assert speaker.stream.is_open
+
+    events, second, heard = await play_whole(speaker, speech)
+    assert [kind for kind, _ in events.log] == ["started", "finished"] and not second.interrupted
+    _, score = best_alignment(heard, speech)
+    assert score > 0.99, f"the reopened speaker did not play the reply as given: {device_audio.stats}"
