@@ -1,8 +1,5 @@
 """azassist: a desktop voice assistant for Azure OpenAI realtime deployments."""
 
-from importlib.metadata import PackageNotFoundError, version
-
-try:
-    __version__ = version("azassist")
-except PackageNotFoundError:  # running from a source tree without metadata
-    __version__ = "0.1.0"
+# A constant, not importlib.metadata: looking the installed version up costs ~35 ms of every
+# start-up. tests/test_startup.py keeps it equal to pyproject.toml's version.
+__version__ = "0.1.0"

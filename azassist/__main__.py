@@ -88,10 +88,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     if options.args:
         build_parser().error(f"unexpected arguments: {' '.join(options.args)}")
 
-    from azassist.core.settings import SettingsStore
     from azassist.ui.app import run_gui
 
-    return run_gui(paths, SettingsStore(paths.settings_file).load(), demo=options.demo)
+    return run_gui(paths, demo=options.demo)  # it reads the settings after the first paint
 
 
 if __name__ == "__main__":

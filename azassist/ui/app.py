@@ -1,22 +1,32 @@
-"""Start the window: QApplication, the qasync event loop, error hooks, run until quit."""
+"""Start the window: QApplication, the qasync event loop, error hooks, run until quit.
+
+Start-up order is chosen for the first paint: the main window's frame goes on screen before
+the settings (pydantic), the keyring, qasync and the engine session are imported; they fill
+the window in right after, before any user input is handled.
+"""
 
 from __future__ import annotations
 
-import asyncio
+import json
 import logging
 import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
 
-import qasync
-from PySide6.QtCore import Qt, QTimer
+from PySide6.QtCore import QEventLoop, Qt, QTimer
 from PySide6.QtGui import QGuiApplication
-from PySide6.QtWidgets import QApplication
+from PySide6.QtWidgets import QApplication, QWidget
 
 from azassist import __version__
 from azassist.core.paths import AppPaths
-from azassist.core.settings import LoadResult
-from azassist.ui.errors import install_exception_hooks
 from azassist.ui.resources import app_icon
 from azassist.ui.theme import apply_theme
+
+if TYPE_CHECKING:
+    from azassist.core.settings import LoadResult
+    from azassist.ui.main_window import MainWindow
 
 log = logging.getLogger(__name__)
 
@@ -39,25 +49,114 @@ def create_application(argv: list[str] | None = None) -> QApplication:
     return app
 
 
-def run_gui(paths: AppPaths, settings_result: LoadResult, demo: bool = False) -> int:
-    """Open the window and run until the user quits; returns the exit status."""
+@dataclass(frozen=True)
+class FirstPaint:
+    """What the first paint needs from settings.json, read without validating it.
+
+    A guess for drawing early only: the validated settings replace it right after. A file
+    that does not read as expected gives the defaults, and so does the real load.
+    """
+
+    theme: str = "system"
+    minimised: bool = False
+    configured: bool = False
+    push_to_talk: bool = False
+
+    @classmethod
+    def read(cls, settings_file: Path) -> FirstPaint:
+        try:
+            raw = json.loads(settings_file.read_text(encoding="utf-8"))
+            connection, ui = raw.get("connection", {}), raw.get("ui", {})
+            return cls(
+                theme=str(ui.get("theme", "system")),
+                minimised=bool(ui.get("start_minimised")),  # when unsure, no early window
+                configured=bool(connection.get("endpoint")) and bool(connection.get("deployment")),
+                push_to_talk=raw.get("turn_detection", {}).get("mode") == "manual",  # TurnMode.PUSH_TO_TALK
+            )
+        except (OSError, ValueError, AttributeError):
+            return cls()
+
+    @classmethod
+    def of(cls, load: LoadResult) -> FirstPaint:
+        from azassist.core.settings import TurnMode
+
+        settings = load.settings
+        return cls(
+            theme=settings.ui.theme.value,
+            minimised=settings.ui.start_minimised,
+            configured=settings.connection.is_configured,
+            push_to_talk=settings.turn_detection.mode is TurnMode.PUSH_TO_TALK,
+        )
+
+
+def paint_now(window: QWidget, timeout: float = 0.5) -> None:
+    """Let the window reach the screen before the slow part of start-up.
+
+    Qt paints a new window when the window system exposes it, which only happens while events
+    are processed. User input is left queued: nothing is ready to act on it yet.
+    """
+    app = QApplication.instance()
+    assert app is not None
+    deadline = time.monotonic() + timeout
+    handle = window.windowHandle()
+    while time.monotonic() < deadline:
+        app.processEvents(QEventLoop.ProcessEventsFlag.ExcludeUserInputEvents, 5)
+        if handle is None or handle.isExposed():
+            break
+        time.sleep(0.002)
+    app.processEvents(QEventLoop.ProcessEventsFlag.ExcludeUserInputEvents)
+    QGuiApplication.sync()  # the painted frame reaches the window system now, not later
+
+
+def run_gui(paths: AppPaths, settings_result: LoadResult | None = None, demo: bool = False) -> int:
+    """Open the window and run until the user quits; returns the exit status.
+
+    Without ``settings_result`` the settings file is read after the window's first paint.
+    """
     app = create_application()
-    apply_theme(app, settings_result.settings.ui.theme)
+    hint = FirstPaint.of(settings_result) if settings_result is not None else FirstPaint.read(paths.settings_file)
+    apply_theme(app, hint.theme)
+    early: MainWindow | None = None
+    # The conversation page needs nothing the frame lacks; the welcome page and starting
+    # hidden in the tray wait for the settings as before.
+    if hint.configured and not hint.minimised:
+        from azassist.ui.main_window import MainWindow
+
+        early = MainWindow(paths, hands_free=not hint.push_to_talk)
+        early.show()
+        paint_now(early)
+        log.info("window painted, loading the rest")
+
+    import asyncio
+
+    import qasync
+
+    from azassist.core.settings import SettingsStore
+    from azassist.ui.errors import install_exception_hooks
+
+    load = settings_result or SettingsStore(paths.settings_file).load()
+    if load.settings.ui.theme.value != hint.theme:
+        apply_theme(app, load.settings.ui.theme)
 
     async def main() -> int:
         from azassist.ui.main_window import MainWindow
 
-        window = MainWindow(paths, settings_result)
+        if early is not None:
+            window = early
+            window.finish_start_up(load)
+        else:
+            window = MainWindow(paths, load)
         restore_hooks = install_exception_hooks(window.report_unexpected, asyncio.get_running_loop())
         # Python handles Ctrl+C only when it runs; a light timer gives it the chance.
         wake = QTimer()
         wake.start(250)
         wake.timeout.connect(lambda: None)
         try:
-            if settings_result.settings.ui.start_minimised and window.tray.available:
-                window.tray.show()
-            else:
-                window.show()
+            if early is None:
+                if load.settings.ui.start_minimised and window.tray.available:
+                    window.tray.show()
+                else:
+                    window.show()
             if demo:
                 window.start_demo()
             await window.wait_closed()

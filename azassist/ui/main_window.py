@@ -6,11 +6,10 @@ the offline demo) plus, while it runs, the audio check's own engine on the local
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import (
     QEvent,
@@ -50,8 +49,6 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from azassist.core.credentials import CredentialStore
-from azassist.core.environment import EnvironmentOffer, read_environment_offer
 from azassist.core.events import (
     Activity,
     AssistantText,
@@ -70,33 +67,26 @@ from azassist.core.events import (
     Warning,
 )
 from azassist.core.paths import AppPaths
-from azassist.core.settings import (
-    LoadResult,
-    Settings,
-    SettingsStore,
-    Theme,
-    TurnMode,
-    field_apply_mode,
-)
 from azassist.ui.controls import ControlsPanel
-from azassist.ui.conversations import (
-    ConversationsDialog,
-    ask_export_path,
-    export_conversation,
-)
 from azassist.ui.resources import app_icon, glyph
-from azassist.ui.session import (
-    EngineProvider,
-    Mode,
-    list_device_names,
-    refresh_device_list,
-)
-from azassist.ui.settings_dialog import PresetStore, SettingsDialog
-from azassist.ui.settings_form import SettingsEditor, field_specs
 from azassist.ui.theme import apply_theme
 from azassist.ui.transcript_view import EntryKind, TranscriptView
 from azassist.ui.tray import Tray, state_colour
 from azassist.ui.widgets import ErrorBanner, StatePill
+
+# Settings (pydantic), the keyring, the engine session and the dialogs are imported where
+# they are used: the window's frame is on screen before them (see ``finish_start_up``).
+if TYPE_CHECKING:
+    import asyncio  # costs ~30 ms; the loop and its tasks come after the first paint
+
+    from azassist.core.credentials import CredentialStore
+    from azassist.core.environment import EnvironmentOffer
+    from azassist.core.settings import LoadResult, Settings, TurnMode
+    from azassist.ui.conversations import ConversationsDialog
+    from azassist.ui.session import EngineProvider, Mode
+    from azassist.ui.settings_dialog import PresetStore, SettingsDialog
+    from azassist.ui.settings_form import SettingsEditor
+    from azassist.ui.welcome import WelcomePage
 
 log = logging.getLogger(__name__)
 
@@ -133,30 +123,35 @@ class _Attached:
 
 
 def _spec(group: str, name: str) -> Any:
+    from azassist.ui.settings_form import field_specs
+
     return next(spec for spec in field_specs(group) if spec.name == name)
 
 
 class MainWindow(QMainWindow):
-    """Transcript, status, controls; settings, history, tray. See the module docstring."""
+    """Transcript, status, controls; settings, history, tray. See the module docstring.
+
+    Built in two steps so the window can be on screen before the slow imports: the
+    constructor makes the frame (menus, toolbar, empty transcript, controls, status
+    "Starting…"); ``finish_start_up`` adds everything that needs the settings. Given ``load``,
+    the constructor does both.
+    """
 
     closed = Signal()
 
     def __init__(
         self,
         paths: AppPaths,
-        load: LoadResult,
+        load: LoadResult | None = None,
         *,
         credentials: CredentialStore | None = None,
         provider: EngineProvider | None = None,
         offer: EnvironmentOffer | None = None,
+        hands_free: bool = True,
     ) -> None:
         super().__init__()
         self.paths = paths
-        self.settings: Settings = load.settings
-        self.editor = SettingsEditor(self.settings, SettingsStore(paths.settings_file))
-        self.editor.committed.connect(self._settings_committed)
-        self.credentials = credentials or CredentialStore()
-        self.provider = provider or EngineProvider(self.credentials, paths.conversations_dir)
+        self.started = False  # finish_start_up ran: settings, editor, credentials, provider, tray exist
         self._main: _Attached | None = None  # the conversation (Azure or the demo)
         self._check: _Attached | None = None  # the audio check, while it runs
         self.mode: Mode | None = None
@@ -166,31 +161,61 @@ class MainWindow(QMainWindow):
         self.tasks: set[asyncio.Task[Any]] = set()
         self.ptt_source: str | None = None
         self._speech_started_at: float | None = None
+        self._quitting = False
+        self._warmed_up = False
+        self._welcome: WelcomePage | None = None
+        self._offer = offer
+        self.settings_dialog: SettingsDialog | None = None
+        self.conversations_dialog: ConversationsDialog | None = None
+        self.window_state = QSettings(str(paths.config_dir / "window.ini"), QSettings.Format.IniFormat)
+
+        self.setWindowTitle("azassist")
+        if QGuiApplication.windowIcon().isNull():  # else create_application gave every window the icon
+            self.setWindowIcon(app_icon())
+        self.setAccessibleName("azassist")
+        self._build_actions()
+        self._build_menus()
+        self._build_toolbar()
+        self._build_central()
+        self._build_status_bar()
+        self._restore_geometry()
+        with QSignalBlocker(self.hands_free_action), QSignalBlocker(self.ptt_mode_action):
+            self.hands_free_action.setChecked(hands_free)  # the saved mode, as far as the caller knows
+            self.ptt_mode_action.setChecked(not hands_free)
+        self.controls.set_hands_free(hands_free)
+        self._show_state()
+        self._page_changed(self.pages.currentIndex())
+        if load is not None:
+            self.finish_start_up(load, credentials=credentials, provider=provider)
+
+    def finish_start_up(
+        self, load: LoadResult, *, credentials: CredentialStore | None = None, provider: EngineProvider | None = None
+    ) -> None:
+        """Everything that needs the settings, the keyring or the engine modules; runs once."""
+        import asyncio
+
+        from azassist.core.credentials import CredentialStore
+        from azassist.core.settings import SettingsStore, TurnMode
+        from azassist.ui.session import EngineProvider
+        from azassist.ui.settings_dialog import PresetStore
+        from azassist.ui.settings_form import SettingsEditor
+
+        self.settings: Settings = load.settings
+        self.editor = SettingsEditor(self.settings, SettingsStore(self.paths.settings_file))
+        self.editor.committed.connect(self._settings_committed)
+        self.credentials = credentials or CredentialStore()
+        self.provider = provider or EngineProvider(self.credentials, self.paths.conversations_dir)
         self._last_vad_mode: TurnMode = (
             self.settings.turn_detection.mode
             if self.settings.turn_detection.mode is not TurnMode.PUSH_TO_TALK
             else TurnMode.SERVER_VAD
         )
-        self._quitting = False
+        self.presets = PresetStore(self.paths.config_dir / "instruction_presets.json")
         self._closed = asyncio.Event()
-        self._warmed_up = False
-        self.settings_dialog: SettingsDialog | None = None
-        self.conversations_dialog: ConversationsDialog | None = None
-        self.presets = PresetStore(paths.config_dir / "instruction_presets.json")
-        self.window_state = QSettings(str(paths.config_dir / "window.ini"), QSettings.Format.IniFormat)
-
-        self.setWindowTitle("azassist")
-        self.setWindowIcon(app_icon())
-        self.setAccessibleName("azassist")
-        self._build_actions()
-        self._build_menus()
-        self._build_toolbar()
-        self._build_central(offer if offer is not None else read_environment_offer())
-        self._build_status_bar()
         self.tray = Tray(self, [self.mute_action, self.ptt_tray_action, None, self.quit_action])
         self.tray.toggleWindow.connect(self.toggle_visible)
+        self.started = True
         self.tray.show()
-        self._restore_geometry()
         self._apply_ui_settings(self.settings)
         self._show_state()
         self._show_endpoint()
@@ -207,6 +232,29 @@ class MainWindow(QMainWindow):
         app.setQuitOnLastWindowClosed(False)  # closing may only hide to the tray; quit() decides
         app.installEventFilter(self)
         QGuiApplication.styleHints().colorSchemeChanged.connect(self._system_scheme_changed)
+        self._schedule_warm_up()  # when already shown (painted early)
+
+    @property
+    def welcome(self) -> WelcomePage:
+        """The first-run page, built when first needed: a configured start never shows it."""
+        if self._welcome is None:
+            from azassist.core.environment import read_environment_offer
+            from azassist.ui.welcome import WelcomePage
+
+            offer = self._offer if self._offer is not None else read_environment_offer()
+            self._welcome = WelcomePage(self.settings, self.credentials, offer)
+            self._welcome.connectRequested.connect(self._welcome_connect)
+            self._welcome.demoRequested.connect(self.start_demo)
+            self.pages.insertWidget(0, self._welcome)
+        return self._welcome
+
+    @property
+    def in_demo(self) -> bool:
+        if self.mode is None:  # the session module is loaded once an engine has set a mode
+            return False
+        from azassist.ui.session import Mode
+
+        return self.mode is Mode.DEMO
 
     # --- building ---------------------------------------------------------------------------
     def _action(self, text: str, shortcut: str | QKeySequence.StandardKey | None, slot: Callable[..., Any],
@@ -303,13 +351,8 @@ class MainWindow(QMainWindow):
         self.toolbar = toolbar
         self.addToolBar(Qt.ToolBarArea.TopToolBarArea, toolbar)
 
-    def _build_central(self, offer: EnvironmentOffer) -> None:
-        from azassist.ui.welcome import WelcomePage
-
-        self.pages = QStackedWidget()
-        self.welcome = WelcomePage(self.settings, self.credentials, offer)
-        self.welcome.connectRequested.connect(self._welcome_connect)
-        self.welcome.demoRequested.connect(self.start_demo)
+    def _build_central(self) -> None:
+        self.pages = QStackedWidget()  # the welcome page joins it when needed
         self.conversation_page = QWidget()
         column = QVBoxLayout(self.conversation_page)
         column.setContentsMargins(8, 6, 8, 0)
@@ -323,7 +366,6 @@ class MainWindow(QMainWindow):
         self.controls.released.connect(lambda: self.push_to_talk_release("button"))
         self.controls.sendRequested.connect(self.send_text)
         column.addWidget(self.controls)
-        self.pages.addWidget(self.welcome)
         self.pages.addWidget(self.conversation_page)
         self.pages.currentChanged.connect(self._page_changed)
         self.setCentralWidget(self.pages)
@@ -366,9 +408,13 @@ class MainWindow(QMainWindow):
 
     def showEvent(self, event: Any) -> None:
         super().showEvent(event)
-        if not self._warmed_up:
+        self._schedule_warm_up()
+
+    def _schedule_warm_up(self) -> None:
+        """LiveKit costs about a second to import (blocking): load it once the window is on
+        screen and filled in, so the window does not wait a second in its "Starting…" state."""
+        if not self._warmed_up and self.started and self.isVisible():
             self._warmed_up = True
-            # LiveKit costs about a second to import; load it once the window is on screen.
             QTimer.singleShot(300, self._warm_up)
 
     def _warm_up(self) -> None:
@@ -380,6 +426,9 @@ class MainWindow(QMainWindow):
         self.statusBar().clearMessage()
 
     def closeEvent(self, event: QCloseEvent) -> None:
+        if not self.started:  # painted, still starting: quitting needs the loop that comes next
+            event.ignore()
+            return
         if self.settings.ui.keep_in_tray and self.tray.available and not self._quitting:
             event.ignore()
             self.hide()
@@ -420,6 +469,8 @@ class MainWindow(QMainWindow):
     # --- async plumbing -----------------------------------------------------------------------
     def run_task(self, coroutine: Awaitable[Any], what: str) -> asyncio.Task[Any]:
         """Run an engine call in the background; a failure is logged and shown, never lost."""
+        import asyncio
+
         task = asyncio.ensure_future(coroutine)
         self.tasks.add(task)
 
@@ -471,6 +522,8 @@ class MainWindow(QMainWindow):
 
     def connect_engine(self, mode: Mode | None = None) -> asyncio.Task[Any]:
         """Connect: to Azure once it is configured, else the demo (the demo action forces it)."""
+        from azassist.ui.session import Mode
+
         chosen = mode or (Mode.AZURE if self.settings.connection.is_configured else Mode.DEMO)
         self.setWindowTitle("azassist: offline demo" if chosen is Mode.DEMO else "azassist")
         self.pages.setCurrentWidget(self.conversation_page)
@@ -500,9 +553,13 @@ class MainWindow(QMainWindow):
             self.connect_engine()
 
     def start_demo(self) -> asyncio.Task[Any]:
+        from azassist.ui.session import Mode
+
         return self.connect_engine(Mode.DEMO)
 
     def _welcome_connect(self, settings: Settings) -> None:
+        from azassist.ui.session import Mode
+
         self.editor.replace(settings)
         self.connect_engine(Mode.AZURE)
 
@@ -555,13 +612,14 @@ class MainWindow(QMainWindow):
 
     def _show_state(self) -> None:
         connection, activity = self.connection, self.activity
-        words = CONNECTION_WORDS[connection]
+        words = CONNECTION_WORDS[connection] if self.started else "Starting…"
         if connection is ConnectionState.CONNECTED:
             words = f"{words} · {ACTIVITY_WORDS[activity]}"
-        if self.mode is Mode.DEMO:
+        if self.in_demo:
             words += " (offline demo)"
         self.state_pill.set_state(words, state_colour(connection, activity))
-        self.tray.set_state(connection, activity, words)
+        if self.started:  # the tray comes with the settings
+            self.tray.set_state(connection, activity, words)
         active = connection in ACTIVE_CONNECTIONS
         self.connect_action.setText("Disconnect" if active else "Connect")
         self.connect_action.setIcon(glyph("disconnect" if active else "connect"))
@@ -583,7 +641,7 @@ class MainWindow(QMainWindow):
         self.controls.set_listening(connected, listening)
 
     def _show_endpoint(self) -> None:
-        if self.mode is Mode.DEMO:
+        if self.in_demo:
             self.endpoint_label.setText("Local demo server (offline)")
             return
         connection = self.settings.connection
@@ -617,10 +675,14 @@ class MainWindow(QMainWindow):
     # --- intents --------------------------------------------------------------------------------
     @property
     def hands_free(self) -> bool:
+        from azassist.core.settings import TurnMode
+
         return self.settings.turn_detection.mode is not TurnMode.PUSH_TO_TALK
 
     def set_hands_free(self, hands_free: bool) -> None:
         """The switch is the turn-detection setting: push-to-talk, or the VAD used before."""
+        from azassist.core.settings import TurnMode
+
         mode = self.settings.turn_detection.mode
         if hands_free == self.hands_free:
             self._show_mode()
@@ -748,6 +810,9 @@ class MainWindow(QMainWindow):
 
     # --- settings -------------------------------------------------------------------------------
     def _settings_committed(self, settings: Settings, keys: frozenset[str]) -> None:
+        from azassist.core.settings import field_apply_mode
+        from azassist.ui.session import Mode
+
         self.settings = settings
         self._apply_ui_settings(settings, keys)
         self._show_endpoint()
@@ -774,6 +839,8 @@ class MainWindow(QMainWindow):
         self._show_mode()
 
     def _system_scheme_changed(self, *_: Any) -> None:
+        from azassist.core.settings import Theme
+
         app = QApplication.instance()
         if self.settings.ui.theme is Theme.SYSTEM and isinstance(app, QApplication):
             apply_theme(app, Theme.SYSTEM)
@@ -789,6 +856,9 @@ class MainWindow(QMainWindow):
     def open_settings(self, group: str | None = None) -> SettingsDialog:
         dialog = self.settings_dialog
         if dialog is None:
+            from azassist.ui.session import list_device_names, refresh_device_list
+            from azassist.ui.settings_dialog import SettingsDialog
+
             dialog = SettingsDialog(
                 self.editor,
                 self.credentials,
@@ -823,6 +893,8 @@ class MainWindow(QMainWindow):
 
     async def start_audio_check(self) -> None:
         """A conversation with the local echo: you hear your own voice through everything."""
+        from azassist.ui.session import Mode
+
         if self._check is not None:
             return
         dialog = self.settings_dialog
@@ -836,6 +908,8 @@ class MainWindow(QMainWindow):
         await engine.connect()
 
     async def stop_audio_check(self) -> None:
+        from azassist.ui.session import Mode
+
         attached, self._check = self._check, None
         if attached is None:
             return
@@ -874,16 +948,21 @@ class MainWindow(QMainWindow):
             QMessageBox.information(self, "Nothing to export", "This conversation has no finished turn yet.")
             return None
         from azassist.core.transcript import read_conversation
+        from azassist.ui.conversations import ask_export_path, export_conversation
 
         target = ask_export_path(self, read_conversation(source))
         return export_conversation(self, source, target) if target is not None else None
 
     def export_current_to(self, target: Path) -> Path | None:
+        from azassist.ui.conversations import export_conversation
+
         source = self.current_conversation_file()
         return export_conversation(self, source, target) if source is not None else None
 
     def show_conversations(self) -> ConversationsDialog:
         if self.conversations_dialog is None:
+            from azassist.ui.conversations import ConversationsDialog
+
             self.conversations_dialog = ConversationsDialog(self.paths.conversations_dir, self)
         else:
             self.conversations_dialog.reload()

@@ -9,12 +9,14 @@ from __future__ import annotations
 import string
 import sys
 from dataclasses import dataclass, fields
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor, QGuiApplication, QPalette
 from PySide6.QtWidgets import QApplication
 
-from azassist.core.settings import Theme
+if TYPE_CHECKING:  # the settings module (pydantic) loads after the window's first paint
+    from azassist.core.settings import Theme
 
 
 def system_prefers_dark() -> bool:
@@ -54,21 +56,21 @@ def _palette(normal: dict[str, str], disabled: dict[str, str]) -> QPalette:
     return palette
 
 
-def wants_dark(theme: Theme) -> bool:
-    if theme == Theme.DARK:
+def wants_dark(theme: Theme | str) -> bool:
+    if theme == "dark":
         return True
-    if theme == Theme.LIGHT:
+    if theme == "light":
         return False
     return system_prefers_dark()
 
 
-def apply_theme(app: QApplication, theme: Theme) -> bool:
-    """Set the palette for ``theme``; returns True when the result is dark."""
+def apply_theme(app: QApplication, theme: Theme | str) -> bool:
+    """Set the palette for ``theme`` (a Theme or its value); returns True when the result is dark."""
     if sys.platform != "darwin" and app.style().name().lower() != "fusion":
         app.setStyle("Fusion")
     dark = wants_dark(theme)
     hints = QGuiApplication.styleHints()
-    if theme == Theme.SYSTEM:
+    if theme not in ("light", "dark"):  # Theme.SYSTEM
         hints.unsetColorScheme()
     else:
         hints.setColorScheme(Qt.ColorScheme.Dark if dark else Qt.ColorScheme.Light)

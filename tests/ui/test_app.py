@@ -75,6 +75,71 @@ def test_run_gui_demo_paints_before_livekit_then_talks_and_quits(tmp_path: Path)
     assert (tmp_path / "profile" / "window.ini").exists()  # size and position remembered
 
 
+RUN_CONFIGURED = textwrap.dedent(
+    """
+    import json, sys
+    from PySide6.QtCore import QTimer
+    import azassist.ui.main_window as main_window
+    from azassist.__main__ import main
+
+    seen = {"imported_with_the_window_module": sorted(name for name in ("pydantic", "keyring", "qasync", "asyncio") if name in sys.modules)}
+    show = main_window.MainWindow.showEvent
+    def first_show(self, event):
+        seen.setdefault("loaded_at_first_show", sorted(name for name in ("pydantic", "keyring", "qasync", "livekit") if name in sys.modules))
+        seen.setdefault("state_at_first_show", self.state_pill.text())
+        seen.setdefault("toolbar_at_first_show", not self.toolbar.isHidden())
+        show(self, event)
+    main_window.MainWindow.showEvent = first_show
+    finish = main_window.MainWindow.finish_start_up
+    def finished(self, load, **options):
+        finish(self, load, **options)
+        seen["state"] = self.state_pill.text()
+        seen["endpoint"] = self.endpoint_label.text()
+        seen["page"] = "conversation" if self.pages.currentWidget() is self.conversation_page else "welcome"
+        seen["banner"] = "" if self.banner.isHidden() else self.banner.message.text()
+        QTimer.singleShot(50, self.quit)
+    main_window.MainWindow.finish_start_up = finished
+    seen["exit"] = main(["--config-dir", sys.argv[1]])
+    print(json.dumps(seen))
+    """
+)
+
+
+def _start_configured(tmp_path: Path, saved: dict) -> dict:
+    profile = tmp_path / "profile"
+    profile.mkdir()
+    (profile / "settings.json").write_text(json.dumps(saved))
+    environment = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "PYTHONPATH": str(REPO)}
+    result = subprocess.run(
+        [sys.executable, "-c", RUN_CONFIGURED, str(profile)],
+        capture_output=True, text=True, timeout=80, env=environment, cwd=REPO, check=False,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+@pytest.mark.timeout(90)
+def test_a_configured_start_paints_the_window_before_settings_keyring_and_loop(tmp_path: Path) -> None:
+    seen = _start_configured(tmp_path, {"connection": {"endpoint": "http://127.0.0.1:9", "deployment": "gpt-realtime"}})
+    assert seen["imported_with_the_window_module"] == []
+    assert seen["loaded_at_first_show"] == []  # the frame is on screen before any of them
+    assert seen["state_at_first_show"] == "Starting…" and seen["toolbar_at_first_show"]
+    assert seen["state"] == "Disconnected" and seen["endpoint"] == "gpt-realtime @ 127.0.0.1"
+    assert seen["page"] == "conversation" and seen["banner"] == ""
+    assert seen["exit"] == 0
+
+
+@pytest.mark.timeout(90)
+def test_a_configured_looking_file_that_fails_validation_still_says_so(tmp_path: Path) -> None:
+    """The early window guessed "configured"; the real load kept the file aside: welcome, and the notice."""
+    seen = _start_configured(tmp_path, {"connection": {"endpoint": "http://example.com", "deployment": "d"}})
+    assert seen["state_at_first_show"] == "Starting…"
+    assert seen["page"] == "welcome"
+    assert "could not be read" in seen["banner"]
+    assert list((tmp_path / "profile").glob("settings.json.invalid-*"))
+    assert seen["exit"] == 0
+
+
 @pytest.mark.asyncio
 async def test_the_window_remembers_its_size_and_position(paths: AppPaths) -> None:
     async with open_window(paths, Settings()) as h:

@@ -1,0 +1,52 @@
+"""Start-up without the slow lookups: the version constant and the first paint's settings guess."""
+
+from __future__ import annotations
+
+import json
+import tomllib
+from pathlib import Path
+
+import pytest
+
+from azassist import __version__
+from azassist.core.settings import SettingsStore
+from azassist.ui.app import FirstPaint
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def test_the_version_constant_matches_pyproject() -> None:
+    project = tomllib.loads((REPO / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+    assert __version__ == project["version"]
+
+
+@pytest.mark.parametrize(
+    "saved",
+    [
+        {},
+        {"connection": {"endpoint": "https://x.openai.azure.com", "deployment": "gpt-realtime"}},
+        {"connection": {"endpoint": "http://127.0.0.1:9", "deployment": "d"}, "ui": {"theme": "dark"}},
+        {"connection": {"endpoint": "https://x.openai.azure.com"}, "ui": {"theme": "light", "start_minimised": True}},
+        {"turn_detection": {"mode": "manual"}, "ui": {"push_to_talk_key": "F9"}},
+        {"turn_detection": {"mode": "semantic_vad"}},
+    ],
+)
+def test_the_guess_from_the_raw_file_agrees_with_the_validated_settings(tmp_path: Path, saved: dict) -> None:
+    path = tmp_path / "settings.json"
+    path.write_text(json.dumps(saved))
+    assert FirstPaint.read(path) == FirstPaint.of(SettingsStore(path).load())
+
+
+@pytest.mark.parametrize("text", ["{ not json", "[1, 2]", '"text"', '{"connection": []}', '{"ui": 3}'])
+def test_a_file_that_does_not_read_gives_the_defaults(tmp_path: Path, text: str) -> None:
+    path = tmp_path / "settings.json"
+    path.write_text(text)
+    assert FirstPaint.read(path) == FirstPaint()
+    assert FirstPaint.read(tmp_path / "missing.json") == FirstPaint()
+
+
+def test_when_unsure_about_the_tray_there_is_no_early_window(tmp_path: Path) -> None:
+    """pydantic reads "yes" as true: showing early and then hiding would be a flash."""
+    path = tmp_path / "settings.json"
+    path.write_text(json.dumps({"ui": {"start_minimised": "yes"}}))
+    assert FirstPaint.read(path).minimised
