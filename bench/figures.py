@@ -179,6 +179,16 @@ async def figure_2(run: Run) -> list[Figure]:
                 note=f"turn latency less the {SILENCE_MS} ms VAD window and the server's speech_stopped -> "
                      "first delta time: what the client adds on the way in and out",
             ))
+    # What no client can change (VAD window + the server's own time), against console mode:
+    # when this alone is above the 0.5x target, the target is out of reach for any client.
+    fixed = [seconds for samples in data.values() for seconds in samples.server_turn]
+    if fixed and values.get("console"):
+        figures.append(ratio_figure(
+            "2 turn latency, server-side floor vs console", ms(median(fixed)), ms(median(values["console"])), "ms",
+            baseline_name="console",
+            note=f"the {SILENCE_MS} ms VAD silence window plus speech_stopped -> first delta at the server, "
+                 "the part of turn latency no client can remove (a zero-cost client would score this ratio)",
+        ))
     return figures
 
 

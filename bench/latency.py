@@ -50,6 +50,8 @@ class LatencySamples:
     # turn latency less what no client can change: the server VAD's silence window and the
     # server's own time from speech_stopped to the first reply delta
     client_turn: list[float] = field(default_factory=list)
+    # ... and that part no client can change, on its own
+    server_turn: list[float] = field(default_factory=list)
     # smoothness: how much longer the reply lasted on the speaker than in the server's audio
     # (silence inserted by device underruns or a starved jitter buffer), per repetition
     gaps: list[float] = field(default_factory=list)
@@ -180,7 +182,9 @@ async def measure_client(bench: BenchEnv, server: LocalRealtimeServer, start: Ca
             result.turn.append(heard - end_of_speech)
             stopped = [e for e in server.sent.of_type("input_audio_buffer.speech_stopped", session_id) if e.t > t_play]
             if stopped:
-                result.client_turn.append(heard - end_of_speech - silence_s - (first_delta - stopped[0].t))
+                server_side = silence_s + (first_delta - stopped[0].t)
+                result.server_turn.append(server_side)
+                result.client_turn.append(heard - end_of_speech - server_side)
             per_sample, pipeline, score = input_latencies(
                 server, session_id, mic, onset_index, speech_end - speech_start, (t_play, done.t + 1.0)
             )
