@@ -316,7 +316,7 @@ async def _talk(options: TalkOptions, paths: AppPaths) -> int:
         elif isinstance(event, (Warning, Notice)):
             printer.status(f"note: {event.message}")
 
-    engine.subscribe(on_event)
+    engine.subscribe(on_event, levels=False)  # no meters in a terminal
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):

@@ -20,6 +20,7 @@ from PySide6.QtWidgets import (
 from azassist.ui.theme import Colours
 
 FLOOR_DB = -60.0
+_INVISIBLE = 0.005  # of the meter's width: about a pixel, under where paintEvent draws a peak mark (0.01)
 
 
 def db_to_fraction(db: float) -> float:
@@ -54,10 +55,18 @@ class LevelMeter(QWidget):
         self.updates += 1
         rms, peak = db_to_fraction(rms_db), db_to_fraction(peak_db)
         # Rise at once, fall gently, so speech reads as a level rather than flicker.
-        self._shown_rms = rms if rms > self._shown_rms else self._shown_rms * 0.7 + rms * 0.3
-        self._shown_peak = peak if peak > self._shown_peak else max(rms, self._shown_peak - 0.03)
-        self.setAccessibleDescription(f"{rms_db:.0f} dB" if math.isfinite(rms_db) else "silent")
-        self.update()
+        shown_rms = rms if rms > self._shown_rms else self._shown_rms * 0.7 + rms * 0.3
+        shown_peak = peak if peak > self._shown_peak else max(rms, self._shown_peak - 0.03)
+        # the fall ends at an empty bar (below what paintEvent draws), not a tail of ever
+        # smaller repaints
+        shown_rms = shown_rms if shown_rms >= _INVISIBLE else 0.0
+        shown_peak = shown_peak if shown_peak >= _INVISIBLE else 0.0
+        description = f"{rms_db:.0f} dB" if math.isfinite(rms_db) else "silent"
+        if description != self.accessibleDescription():
+            self.setAccessibleDescription(description)
+        if (shown_rms, shown_peak) != (self._shown_rms, self._shown_peak):
+            self._shown_rms, self._shown_peak = shown_rms, shown_peak
+            self.update()  # a reading that changes nothing on screen costs no repaint
 
     def reset(self) -> None:
         self.set_level(-math.inf, -math.inf)

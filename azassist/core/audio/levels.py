@@ -21,6 +21,10 @@ log = logging.getLogger(__name__)
 
 LEVELS_PER_SECOND = 30
 SILENCE_DBFS = float("-inf")
+# Below this a reading is silence to any meter (about 3 LSB of 16-bit audio, far under the
+# -60 dB floor meters show); SilenceGate stops repeating such readings after the hold.
+QUIET_DBFS = -80.0
+SILENCE_HOLD_SECONDS = 1.5
 _FULL_SCALE = 32768.0
 
 
@@ -41,12 +45,16 @@ class LevelMeter:
         self._peak = 0
 
     def add(self, samples: np.ndarray) -> None:
-        """Called from an audio callback with int16 samples."""
+        """Called from an audio callback with int16 samples (any block size: once per block)."""
         if not len(samples):
+            return
+        if not np.count_nonzero(samples):  # digital silence, most of the time: no float work
+            with self._lock:
+                self._count += len(samples)
             return
         as_float = samples.astype(np.float32)
         sum_squares = float(np.dot(as_float, as_float))
-        peak = int(np.max(np.abs(samples.astype(np.int32))))
+        peak = int(np.abs(as_float, out=as_float).max())
         with self._lock:
             self._sum_squares += sum_squares
             self._count += len(samples)
@@ -60,6 +68,30 @@ class LevelMeter:
             self._sum_squares, self._count, self._peak = 0.0, 0, 0
         rms = math.sqrt(sum_squares / count) if count else 0.0
         return to_dbfs(rms), to_dbfs(float(peak))
+
+
+class SilenceGate:
+    """Lets level readings through, except a run of silence after a short hold.
+
+    A connected assistant mostly listens to a quiet room; repeating "silent" 30 times a
+    second makes every meter repaint for nothing. The hold lets meters that show a falling
+    level get the silent readings they decay on before the readings stop.
+    """
+
+    def __init__(self, *, hold_seconds: float = SILENCE_HOLD_SECONDS, rate: float = LEVELS_PER_SECOND) -> None:
+        self._hold = max(1, round(hold_seconds * rate))
+        self._silent = 0
+
+    def passes(self, *levels: float) -> bool:
+        """True when this reading (dBFS values) should be published."""
+        if any(level > QUIET_DBFS for level in levels):
+            self._silent = 0
+            return True
+        self._silent += 1
+        return self._silent <= self._hold
+
+    def reset(self) -> None:
+        self._silent = 0
 
 
 LevelsCallback = Callable[[Levels], None]

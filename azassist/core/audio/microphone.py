@@ -1,11 +1,14 @@
 """The microphone as a LiveKit ``AudioInput``: PortAudio blocks -> 24 kHz -> 10 ms frames ->
-echo canceller -> the session.
+echo canceller -> one frame per block -> the session.
 
 Everything per frame happens on PortAudio's thread; the event loop is only woken when the
 session is actually waiting for audio and at most once per block, because under qasync every
-wake-up is a Qt signal. Frames are dropped at the source while the session has detached the
-input (push-to-talk released) or the user muted it: LiveKit keeps reading a detached input,
-so an input that kept delivering would leak speech into the conversation.
+wake-up is a Qt signal. The canceller works on 10 ms frames, but the session gets each
+block's cleaned frames joined into one (whole 10 ms multiples): they would reach it in the
+same wake-up anyway, and every frame costs the loop a trip through LiveKit's forwarding and
+the metering. Frames are dropped at the source while the session has detached the input
+(push-to-talk released) or the user muted it: LiveKit keeps reading a detached input, so an
+input that kept delivering would leak speech into the conversation.
 """
 
 from __future__ import annotations
@@ -29,12 +32,21 @@ from azassist.core.audio.streams import DeviceStream
 log = logging.getLogger(__name__)
 
 INPUT_BLOCK_SECONDS = 0.02  # 50 wake-ups a second at most; the session sends 100 ms chunks
-MAX_QUEUED_FRAMES = 50  # 0.5 s: a session that stops reading gets recent audio, not a backlog
+MAX_QUEUED_SECONDS = 0.5  # a session that stops reading gets recent audio, not a backlog
+MAX_QUEUED_FRAMES = max(1, round(MAX_QUEUED_SECONDS / INPUT_BLOCK_SECONDS))  # one per block
 
 
 def _stream_time(value: float, now: float) -> float:
     """A PortAudio callback time, or 0 when the host API does not provide a usable one."""
     return value if value > 0 and abs(now - value) < 1.0 else 0.0
+
+
+def _joined(frames: list[rtc.AudioFrame]) -> rtc.AudioFrame:
+    """One frame holding ``frames`` back to back (same rate, mono)."""
+    data = b"".join(frame.data for frame in frames)
+    return rtc.AudioFrame(
+        data=data, sample_rate=frames[0].sample_rate, num_channels=1, samples_per_channel=len(data) // 2
+    )
 
 
 class MicrophoneInput(AudioInput):
@@ -118,22 +130,25 @@ class MicrophoneInput(AudioInput):
             converted = self._resampler.push(int16_frame(samples, self.stream.rate))
             samples = np.concatenate([frame_samples(f) for f in converted]) if converted else samples[:0]
         passing = self._attached and not self._muted and not self._closed
-        delivered = False
         lead = self._chunker.pending  # samples from the previous block that start this frame
+        cleaned: list[rtc.AudioFrame] = []
         for index, chunk in enumerate(self._chunker.push(samples)):
             frame = int16_frame(chunk)
             adc = block_adc + (index * FRAME_SAMPLES - lead) / SAMPLE_RATE if block_adc else 0.0
             self._processor.process_capture(frame, adc)  # always: keeps the canceller converged
-            self.frames_captured += 1
-            if not passing:
-                self.frames_dropped += 1
-                continue
-            self._meter.add(np.frombuffer(frame.data, dtype=np.int16))
-            if len(self._queue) == self._queue.maxlen:
-                self.frames_dropped += 1
-            self._queue.append(frame)
-            delivered = True
-        if delivered and self._waiting and not self._wake_pending:
+            cleaned.append(frame)
+        self.frames_captured += len(cleaned)
+        if not passing:
+            self.frames_dropped += len(cleaned)
+            return
+        if not cleaned:
+            return
+        block = cleaned[0] if len(cleaned) == 1 else _joined(cleaned)
+        self._meter.add(np.frombuffer(block.data, dtype=np.int16))
+        if len(self._queue) == self._queue.maxlen:
+            self.frames_dropped += self._queue[0].samples_per_channel // FRAME_SAMPLES
+        self._queue.append(block)
+        if self._waiting and not self._wake_pending:
             self._wake_pending = True
             self.wakeups += 1
             self._loop.call_soon_threadsafe(self._wake)  # type: ignore[union-attr]
@@ -152,7 +167,7 @@ class MicrophoneInput(AudioInput):
             except IndexError:
                 pass
             else:
-                self.frames_delivered += 1
+                self.frames_delivered += frame.samples_per_channel // FRAME_SAMPLES
                 return frame
             self._ready.clear()
             self._waiting = True

@@ -41,17 +41,24 @@ FAR_ACTIVE_FRAMES = 30
 FAR_ACTIVE_PEAK = 300  # about -40 dBFS
 
 
+_NOTHING = np.zeros(0, dtype=np.int16)
+
+
 class FrameChunker:
-    """Cuts a stream of int16 blocks of any size into fixed-size frames (audio thread only)."""
+    """Cuts a stream of int16 blocks of any size into fixed-size frames (audio thread only).
+
+    The frames are views of the pushed block where they can be: copy what must outlive it.
+    """
 
     def __init__(self, frame_size: int) -> None:
         self.frame_size = frame_size
-        self._rest = np.zeros(0, dtype=np.int16)
+        self._rest = _NOTHING
 
     def push(self, samples: np.ndarray) -> list[np.ndarray]:
         data = np.concatenate((self._rest, samples)) if len(self._rest) else samples
         whole = len(data) - len(data) % self.frame_size
-        self._rest = data[whole:].copy()
+        # device blocks are usually whole frames: nothing to keep, nothing to allocate
+        self._rest = data[whole:].copy() if whole < len(data) else _NOTHING
         return [data[start : start + self.frame_size] for start in range(0, whole, self.frame_size)]
 
     @property
@@ -60,7 +67,38 @@ class FrameChunker:
         return len(self._rest)
 
     def reset(self) -> None:
-        self._rest = np.zeros(0, dtype=np.int16)
+        self._rest = _NOTHING
+
+
+class _Silence:
+    """One shared all-zero frame per rate: what the speaker plays while nobody talks.
+
+    The echo canceller gets every played frame, silent ones too: WebRTC's AEC3 treats a
+    render stream that stops arriving as an underrun and resets its delay estimate, so the
+    start of the next reply would echo while it re-converged. Silence therefore still goes
+    in, but without copying, scanning or wrapping 100 zero frames a second in Python.
+    """
+
+    def __init__(self) -> None:
+        self._samples: dict[int, np.ndarray] = {}
+        self._frames: dict[int, rtc.AudioFrame] = {}
+
+    def samples(self, rate: int) -> np.ndarray:
+        zeros = self._samples.get(rate)
+        if zeros is None:
+            zeros = self._samples[rate] = np.zeros(rate // 100, dtype=np.int16)
+            zeros.flags.writeable = False
+        return zeros
+
+    def is_silence(self, chunk: np.ndarray, rate: int) -> bool:
+        return chunk is self._samples.get(rate)
+
+    def frame(self, rate: int) -> rtc.AudioFrame:
+        """A 10 ms silent frame for the APM (which may write to it: checked, rebuilt if so)."""
+        frame = self._frames.get(rate)
+        if frame is None or np.count_nonzero(np.frombuffer(frame.data, dtype=np.int16)):
+            frame = self._frames[rate] = int16_frame(self.samples(rate), rate)
+        return frame
 
 
 @dataclass(frozen=True)
@@ -86,7 +124,8 @@ class AudioProcessor:
         self._render_rate = 0
         # played 10 ms frames (samples, rate, DAC time) waiting for the microphone (max 1 s)
         self._warmup_left = WARMUP_SECONDS
-        self._far_active = collections.deque(maxlen=FAR_ACTIVE_FRAMES)
+        self._far_quiet_frames = FAR_ACTIVE_FRAMES  # render frames since the last active one
+        self._silence = _Silence()
         self.ducked_frames = 0
         self._render_next_at = 0.0  # DAC time right after the last frame handed over
         self._render_queue: collections.deque[tuple[np.ndarray, int, float]] = collections.deque(maxlen=100)
@@ -151,7 +190,7 @@ class AudioProcessor:
         except RuntimeError:
             log.debug("capture frame rejected by the audio processor", exc_info=True)
             return
-        if self._warmup_left > 0 and any(self._far_active):
+        if self._warmup_left > 0 and self._far_quiet_frames < FAR_ACTIVE_FRAMES:
             samples = np.frombuffer(frame.data, dtype=np.int16)  # APM made it writable
             samples[:] = (samples.astype(np.int32) * WARMUP_GAIN).astype(np.int16)
             self.ducked_frames += 1
@@ -168,7 +207,9 @@ class AudioProcessor:
             pending = self._render_chunker.pending
             for index, chunk in enumerate(self._render_chunker.push(samples)):
                 at = dac_time + (index * len(chunk) - pending) / sample_rate if dac_time else 0.0
-                self._render_queue.append((chunk.copy(), sample_rate, at))
+                # the block is PortAudio's buffer: keep a copy, or the shared silence
+                kept = chunk.copy() if np.count_nonzero(chunk) else self._silence.samples(sample_rate)
+                self._render_queue.append((kept, sample_rate, at))
 
     def _feed_render(self, apm: rtc.AudioProcessingModule, adc_time: float) -> None:
         queue = self._render_queue
@@ -182,17 +223,24 @@ class AudioProcessor:
                 # canceller that silence too, or the echo path seems to jump and echo leaks
                 missing = min(int(round((at - self._render_next_at) * 100)), 50)
                 for _ in range(missing):
-                    self._reverse(apm, np.zeros(len(chunk), dtype=np.int16), rate)
+                    self._reverse(apm, self._silence.samples(rate), rate)
             self._render_next_at = at + len(chunk) / rate if at else 0.0
             self._reverse(apm, chunk, rate)
 
     def _reverse(self, apm: rtc.AudioProcessingModule, chunk: np.ndarray, rate: int) -> None:
-        active = bool(len(chunk)) and float(np.abs(chunk.astype(np.int32)).max()) > FAR_ACTIVE_PEAK
-        self._far_active.append(active)
-        if active and self._warmup_left > 0:
-            self._warmup_left -= len(chunk) / rate
+        if self._silence.is_silence(chunk, rate):
+            frame, active = self._silence.frame(rate), False
+        else:
+            frame = int16_frame(chunk, rate)
+            active = bool(len(chunk)) and max(int(chunk.max()), -int(chunk.min())) > FAR_ACTIVE_PEAK
+        if active:
+            self._far_quiet_frames = 0
+            if self._warmup_left > 0:
+                self._warmup_left -= len(chunk) / rate
+        elif self._far_quiet_frames < FAR_ACTIVE_FRAMES:
+            self._far_quiet_frames += 1
         try:
-            apm.process_reverse_stream(int16_frame(chunk, rate))
+            apm.process_reverse_stream(frame)
             self.render_frames += 1
         except RuntimeError:
             log.debug("render frame rejected by the audio processor", exc_info=True)

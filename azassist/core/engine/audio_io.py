@@ -85,12 +85,15 @@ class MeteredInput(AudioInput):
 
     ``seconds_captured`` counts only frames delivered while attached, which is how
     push-to-talk tells a tap that carried speech from one that did not; the meter gives
-    input levels when the audio layer measures none itself.
+    input levels when the audio layer measures none itself. It only measures once
+    ``measuring`` is set (by whoever reads it): on the loop's thread, for every frame, it
+    would otherwise repeat what the audio layer already measured on its own thread.
     """
 
     def __init__(self, source: AudioInput) -> None:
         super().__init__(label=f"metered({source.label})", source=source)
         self.meter = LevelMeter()
+        self.measuring = False
         self.seconds_captured = 0.0
         self.attached = True
 
@@ -98,7 +101,8 @@ class MeteredInput(AudioInput):
         frame = await super().__anext__()
         if self.attached:
             self.seconds_captured += frame.samples_per_channel / max(frame.sample_rate, 1)
-        self.meter.add(frame_samples(frame))
+        if self.measuring:
+            self.meter.add(frame_samples(frame))
         return frame
 
     def read_levels(self) -> LevelReading:

@@ -26,6 +26,7 @@ from livekit.agents.voice import TranscriptSynchronizer
 from livekit.agents.voice.io import TextOutput
 from livekit.plugins import openai as lk_openai
 
+from azassist.core.audio.levels import SilenceGate
 from azassist.core.credentials import CredentialError
 from azassist.core.engine.audio_io import (
     AudioFactory,
@@ -173,6 +174,8 @@ class Engine:
         self._min_ptt_seconds = min_push_to_talk_seconds
 
         self._listeners: list[Callable[[EngineEvent], None]] = []
+        self._level_listeners: list[Callable[[EngineEvent], None]] = []  # those with meters
+        self._silence_gate = SilenceGate(rate=LEVELS_PER_SECOND)
         self._connection = ConnectionState.DISCONNECTED
         self._activity = Activity.IDLE
         self._agent_state = "initializing"
@@ -229,12 +232,19 @@ class Engine:
     def total_tokens(self) -> tuple[int, int]:
         return self._total_input_tokens, self._total_output_tokens
 
-    def subscribe(self, callback: Callable[[EngineEvent], None]) -> Callable[[], None]:
+    def subscribe(self, callback: Callable[[EngineEvent], None], *, levels: bool = True) -> Callable[[], None]:
+        """``levels=False``: a listener without meters is spared the ``Levels`` events (about
+        30 a second while there is sound); with no listener wanting them, none are measured."""
         self._listeners.append(callback)
+        if levels:
+            self._level_listeners.append(callback)
+            if self._live is not None:
+                self._start_levels()
 
         def unsubscribe() -> None:
-            with contextlib.suppress(ValueError):
-                self._listeners.remove(callback)
+            for listeners in (self._listeners, self._level_listeners):
+                with contextlib.suppress(ValueError):
+                    listeners.remove(callback)
 
         return unsubscribe
 
@@ -252,7 +262,7 @@ class Engine:
                 event.message,
                 f" [{event.detail}]" if isinstance(event, Error) and event.detail else "",
             )
-        for listener in list(self._listeners):
+        for listener in list(self._level_listeners if isinstance(event, Levels) else self._listeners):
             try:
                 listener(event)
             except Exception:  # a broken listener must not break the conversation
@@ -437,8 +447,7 @@ class Engine:
         if self.settings.connection.api_version:
             self._send_temperature(live)
         self._report_temperature_capability()
-        if self._levels_task is None or self._levels_task.done():
-            self._levels_task = asyncio.create_task(self._levels_loop(), name="azassist-levels")
+        self._start_levels()
 
     def _fail_before_session(self, error: Error) -> None:
         self._emit(error)
@@ -977,17 +986,25 @@ class Engine:
 
     # --- levels and the conversation file -----------------------------------------------
 
+    def _start_levels(self) -> None:
+        if self._level_listeners and (self._levels_task is None or self._levels_task.done()):
+            self._levels_task = asyncio.create_task(self._levels_loop(), name="azassist-levels")
+
     async def _levels_loop(self) -> None:
+        """Meter readings for the listeners that show them; a quiet room is said once, not
+        30 times a second (``SilenceGate``), so meters do not repaint for nothing."""
         interval = 1.0 / LEVELS_PER_SECOND
-        while True:
+        self._silence_gate.reset()
+        while self._level_listeners:
             await asyncio.sleep(interval)
             live = self._live
             if live is None or self._connection is not ConnectionState.CONNECTED:
                 continue
             reading = read_levels(live.audio)
             if reading is None and live.meter is not None:
+                live.meter.measuring = True  # the audio layer measures nothing itself
                 reading = live.meter.read_levels()
-            if reading is None:
+            if reading is None or not self._silence_gate.passes(*reading):
                 continue
             self._emit(Levels(*reading))
 

@@ -1,6 +1,6 @@
 """The microphone seam on a real PortAudio stream: speech played into the virtual microphone
-arrives as 10 ms frames, also through the resampling path; nothing arrives while detached or
-muted; the loop is woken at most once per PortAudio block."""
+arrives in whole 10 ms frames (one frame per PortAudio block), also through the resampling
+path; nothing arrives while detached or muted; the loop is woken at most once per block."""
 
 from __future__ import annotations
 
@@ -55,12 +55,16 @@ async def speak(path: Path) -> None:
     await asyncio.sleep(0.2)  # the last blocks are still on their way
 
 
-async def test_speech_arrives_as_10ms_frames(device_audio: DeviceAudioIO, speech_wav: Path, speech: np.ndarray) -> None:
+def whole_10ms_frames(sizes: set[tuple[int, int]]) -> bool:
+    return bool(sizes) and all(rate == RATE and samples and samples % 240 == 0 for rate, samples in sizes)
+
+
+async def test_speech_arrives_in_whole_10ms_frames(device_audio: DeviceAudioIO, speech_wav: Path, speech: np.ndarray) -> None:
     collector = FrameCollector(device_audio.input)
     await collector.running()
     await speak(speech_wav)
     heard = await collector.stop()
-    assert collector.sizes == {(RATE, 240)}
+    assert collector.sizes == {(RATE, 480)}  # one 20 ms block, its two cleaned frames joined
     _, score = best_alignment(heard, speech)
     assert score > 0.98
     stats = device_audio.stats
@@ -81,7 +85,7 @@ async def test_resampled_input_matches(virtual_audio: object, short_speech_wav: 
         heard = await collector.stop()
     finally:
         await audio.aclose()
-    assert collector.sizes == {(RATE, 240)}
+    assert whole_10ms_frames(collector.sizes), collector.sizes
     _, score = best_alignment(heard, short_speech)
     assert score > 0.98
 

@@ -229,6 +229,18 @@ async def test_the_engine_honours_the_front_end_contract() -> None:
         assert len(seen) == count
 
 
+async def test_a_listener_without_meters_gets_no_levels() -> None:
+    from azassist.core.events import Levels
+
+    async with harness(pace=4) as h:
+        terminal: list[object] = []
+        h.engine.subscribe(terminal.append, levels=False)
+        h.mic.feed(speech())
+        await until(lambda: any(e.input_peak > -30 for e in h.of(Levels)), 10, "the input meter to move")
+        await until(lambda: terminal, 10, "other events to the listener without meters")
+        assert not any(isinstance(event, Levels) for event in terminal)
+
+
 async def test_missing_tts_deployment_is_named_and_the_reply_still_shows() -> None:
     from azassist.core.events import ConnectionState, ErrorKind
 
