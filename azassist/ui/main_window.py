@@ -18,28 +18,18 @@ from PySide6.QtCore import (
     QSignalBlocker,
     Qt,
     QTimer,
-    QUrl,
     Signal,
 )
 from PySide6.QtGui import (
     QAction,
     QActionGroup,
-    QCloseEvent,
-    QDesktopServices,
     QGuiApplication,
-    QKeyEvent,
     QKeySequence,
 )
 from PySide6.QtWidgets import (
-    QAbstractSpinBox,
     QApplication,
-    QComboBox,
-    QKeySequenceEdit,
     QLabel,
-    QLineEdit,
     QMainWindow,
-    QMessageBox,
-    QPlainTextEdit,
     QSizePolicy,
     QStackedWidget,
     QTextEdit,
@@ -76,8 +66,12 @@ from azassist.ui.widgets import ErrorBanner, StatePill
 
 # Settings (pydantic), the keyring, the engine session and the dialogs are imported where
 # they are used: the window's frame is on screen before them (see ``finish_start_up``).
+# Qt classes the first paint does not use are imported where used too: PySide6 builds each
+# class (and its enums) on first use, 1-4 ms apiece.
 if TYPE_CHECKING:
     import asyncio  # costs ~30 ms; the loop and its tasks come after the first paint
+
+    from PySide6.QtGui import QCloseEvent, QKeyEvent
 
     from azassist.core.credentials import CredentialStore
     from azassist.core.environment import EnvironmentOffer
@@ -106,7 +100,6 @@ ACTIVITY_WORDS = {
 }
 SETTINGS_KINDS = {ErrorKind.AUTH, ErrorKind.NOT_FOUND, ErrorKind.DNS, ErrorKind.TLS, ErrorKind.CONFIG, ErrorKind.KEYRING}
 ACTIVE_CONNECTIONS = (ConnectionState.CONNECTED, ConnectionState.CONNECTING, ConnectionState.RECONNECTING)
-TEXT_ENTRY_WIDGETS = (QLineEdit, QPlainTextEdit, QAbstractSpinBox, QKeySequenceEdit)
 
 
 class _Attached:
@@ -670,6 +663,9 @@ class MainWindow(QMainWindow):
         self.transcript.add_note(EntryKind.ERROR, error.message, error.at)
 
     def open_log_folder(self) -> None:
+        from PySide6.QtCore import QUrl
+        from PySide6.QtGui import QDesktopServices
+
         QDesktopServices.openUrl(QUrl.fromLocalFile(str(self.paths.log_dir)))
 
     # --- intents --------------------------------------------------------------------------------
@@ -786,8 +782,10 @@ class MainWindow(QMainWindow):
     def _key_may_talk(self) -> bool:
         if QApplication.activeWindow() is not self or self.pages.currentWidget() is not self.conversation_page:
             return False
+        from PySide6.QtWidgets import QAbstractSpinBox, QComboBox, QKeySequenceEdit, QLineEdit, QPlainTextEdit
+
         focus = QApplication.focusWidget()
-        if isinstance(focus, TEXT_ENTRY_WIDGETS) or (isinstance(focus, QComboBox) and focus.isEditable()):
+        if isinstance(focus, (QLineEdit, QPlainTextEdit, QAbstractSpinBox, QKeySequenceEdit)) or (isinstance(focus, QComboBox) and focus.isEditable()):
             return False
         return not (isinstance(focus, QTextEdit) and not focus.isReadOnly())
 
@@ -945,6 +943,8 @@ class MainWindow(QMainWindow):
     def export_current(self) -> Path | None:
         source = self.current_conversation_file()
         if source is None:
+            from PySide6.QtWidgets import QMessageBox
+
             QMessageBox.information(self, "Nothing to export", "This conversation has no finished turn yet.")
             return None
         from azassist.core.transcript import read_conversation
@@ -978,4 +978,6 @@ class MainWindow(QMainWindow):
             if not action.shortcut().isEmpty()
         ]
         hold = f"<tr><td><b>{self.settings.ui.push_to_talk_key} (hold)</b></td><td>Push to talk</td></tr>"
+        from PySide6.QtWidgets import QMessageBox
+
         QMessageBox.information(self, "Keyboard shortcuts", f"<table cellpadding=3>{hold}{''.join(lines)}</table>")

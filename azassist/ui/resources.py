@@ -1,7 +1,9 @@
 """Icons drawn for azassist (``resources/icons``), recoloured to the current palette.
 
 Action glyphs are monochrome SVGs drawn in black; they are rendered in the palette's text
-colour so they stay visible in light and dark themes and sharp on high-DPI screens.
+colour so they stay visible in light and dark themes. Every icon is an SVG drawn on demand
+(``SvgIconEngine``): only at the size, mode and device pixel ratio Qt asks for, once each, so
+it is sharp on any screen and start-up renders just what the first paint shows.
 """
 
 from __future__ import annotations
@@ -10,11 +12,11 @@ import functools
 import sys
 from pathlib import Path
 
-from PySide6.QtCore import QByteArray, QRectF, Qt
-from PySide6.QtGui import QColor, QGuiApplication, QIcon, QPainter, QPalette, QPixmap
+import shiboken6
+from PySide6.QtCore import QByteArray, QRect, QRectF, QSize, Qt
+from PySide6.QtGui import QColor, QGuiApplication, QIcon, QIconEngine, QPainter, QPalette, QPixmap
 from PySide6.QtSvg import QSvgRenderer
-
-_ICON_SIZES = (16, 20, 24, 32, 48, 64, 128, 256)
+from PySide6.QtWidgets import QApplication
 
 
 def resources_dir() -> Path:
@@ -40,51 +42,98 @@ def _svg_text(name: str) -> str:
         return ""
 
 
-def _render(svg: str, size: int, ratio: float) -> QPixmap:
-    renderer = QSvgRenderer(QByteArray(svg.encode("utf-8")))
-    pixmap = QPixmap(int(size * ratio), int(size * ratio))
-    pixmap.setDevicePixelRatio(ratio)
-    pixmap.fill(Qt.GlobalColor.transparent)
-    if renderer.isValid():
-        painter = QPainter(pixmap)
-        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
-        renderer.render(painter, QRectF(0, 0, size, size))
-        painter.end()
-    return pixmap
+# Clones handed to Qt (it copies an icon's engine when a shared icon is modified). Qt owns and
+# deletes them, but a Python object returned from a virtual must outlive the call: kept here,
+# dropped once Qt has deleted the C++ side.
+_clones: list[SvgIconEngine] = []
 
 
-def _screen_ratio() -> float:
-    """Render for the sharpest screen so icons stay crisp on high-DPI displays."""
-    app = QGuiApplication.instance()
-    screens = QGuiApplication.screens() if app is not None else []
-    return max([1.0, *(screen.devicePixelRatio() for screen in screens)])
+class SvgIconEngine(QIconEngine):
+    """An icon drawn from SVG text when Qt asks for a size, per mode, cached per size and scale.
 
+    ``svgs`` maps a mode to its drawing; a mode without one is derived from Normal by the
+    style, as Qt does for pixmap icons (greyed when disabled, tinted when selected).
+    """
 
-def _icon_from_svg(svg: str) -> QIcon:
-    icon = QIcon()
-    for size in _ICON_SIZES:
-        icon.addPixmap(_render(svg, size, _screen_ratio()))
-    return icon
+    def __init__(self, svgs: dict[QIcon.Mode, str]) -> None:
+        super().__init__()
+        self._svgs = svgs
+        self._renderers: dict[QIcon.Mode, QSvgRenderer] = {}
+        self._pixmaps: dict[tuple[int, int, QIcon.Mode, float], QPixmap] = {}
+
+    def _render(self, mode: QIcon.Mode, size: QSize, scale: float) -> QPixmap:
+        renderer = self._renderers.get(mode)
+        if renderer is None:
+            renderer = self._renderers[mode] = QSvgRenderer(QByteArray(self._svgs[mode].encode("utf-8")))
+        pixmap = QPixmap(max(1, round(size.width() * scale)), max(1, round(size.height() * scale)))
+        pixmap.setDevicePixelRatio(scale)
+        pixmap.fill(Qt.GlobalColor.transparent)
+        if renderer.isValid():
+            painter = QPainter(pixmap)
+            painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+            side = min(size.width(), size.height())  # square drawings, centred
+            renderer.render(painter, QRectF((size.width() - side) / 2, (size.height() - side) / 2, side, side))
+            painter.end()
+        return pixmap
+
+    def scaledPixmap(self, size: QSize, mode: QIcon.Mode, state: QIcon.State, scale: float) -> QPixmap:
+        scale = max(1.0, float(scale))
+        key = (size.width(), size.height(), mode, scale)
+        pixmap = self._pixmaps.get(key)
+        if pixmap is None:
+            if size.isEmpty():
+                return QPixmap()
+            if mode in self._svgs:
+                pixmap = self._render(mode, size, scale)
+            else:
+                pixmap = self.scaledPixmap(size, QIcon.Mode.Normal, state, scale)
+                if isinstance(QApplication.instance(), QApplication):
+                    from PySide6.QtWidgets import QStyleOption  # rarely needed: greyed app icon
+
+                    style = QApplication.style()
+                    generated = style.generatedIconPixmap(mode, pixmap, QStyleOption())
+                    generated.setDevicePixelRatio(scale)
+                    pixmap = generated
+            self._pixmaps[key] = pixmap
+        return pixmap
+
+    def pixmap(self, size: QSize, mode: QIcon.Mode, state: QIcon.State) -> QPixmap:
+        return self.scaledPixmap(size, mode, state, 1.0)
+
+    def paint(self, painter: QPainter, rect: QRect, mode: QIcon.Mode, state: QIcon.State) -> None:
+        device = painter.device()
+        scale = device.devicePixelRatioF() if device is not None else 1.0
+        painter.drawPixmap(rect, self.scaledPixmap(rect.size(), mode, state, scale))
+
+    def isNull(self) -> bool:
+        return False
+
+    def key(self) -> str:
+        return "azassist-svg"
+
+    def clone(self) -> QIconEngine:
+        _clones[:] = [engine for engine in _clones if shiboken6.isValid(engine)]
+        twin = SvgIconEngine(self._svgs)
+        _clones.append(twin)
+        return twin
 
 
 def app_icon() -> QIcon:
-    return _icon_from_svg(_svg_text("azassist"))
+    """The azassist logo at any size (window managers ask for the sizes they show)."""
+    return QIcon(SvgIconEngine({QIcon.Mode.Normal: _svg_text("azassist")}))
 
 
 def glyph(name: str, palette: QPalette | None = None, colour: QColor | None = None) -> QIcon:
     """A monochrome action icon in the palette's text colour (or ``colour``)."""
     palette = palette or QGuiApplication.palette()
     foreground = colour or palette.color(QPalette.ColorRole.WindowText)
-    background = palette.color(QPalette.ColorRole.Window)
-    svg = _svg_text(name).replace("#000000", foreground.name()).replace("#ffffff", background.name())
-    icon = QIcon()
+    background = palette.color(QPalette.ColorRole.Window).name()
     disabled = palette.color(QPalette.ColorGroup.Disabled, QPalette.ColorRole.WindowText)
-    disabled_svg = _svg_text(name).replace("#000000", disabled.name()).replace("#ffffff", background.name())
-    ratio = _screen_ratio()
-    for size in (16, 24, 32, 48):
-        icon.addPixmap(_render(svg, size, ratio), QIcon.Mode.Normal)
-        icon.addPixmap(_render(disabled_svg, size, ratio), QIcon.Mode.Disabled)
-    return icon
+    text = _svg_text(name)
+    return QIcon(SvgIconEngine({
+        QIcon.Mode.Normal: text.replace("#000000", foreground.name()).replace("#ffffff", background),
+        QIcon.Mode.Disabled: text.replace("#000000", disabled.name()).replace("#ffffff", background),
+    }))
 
 
 def badged_icon(base: QIcon, colour: QColor, size: int = 64) -> QIcon:

@@ -64,10 +64,16 @@ def wants_dark(theme: Theme | str) -> bool:
     return system_prefers_dark()
 
 
+_FUSION_SET = "azassistFusionSet"
+
+
 def apply_theme(app: QApplication, theme: Theme | str) -> bool:
     """Set the palette for ``theme`` (a Theme or its value); returns True when the result is dark."""
-    if sys.platform != "darwin" and app.style().name().lower() != "fusion":
+    if sys.platform != "darwin" and not app.property(_FUSION_SET):
+        # Once per application; asking app.style() its name would build PySide6's QStyle
+        # class (~9 ms) during the first paint for nothing.
         app.setStyle("Fusion")
+        app.setProperty(_FUSION_SET, True)
     dark = wants_dark(theme)
     hints = QGuiApplication.styleHints()
     if theme not in ("light", "dark"):  # Theme.SYSTEM
