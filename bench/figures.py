@@ -361,14 +361,16 @@ async def figure_7(run: Run) -> list[Figure]:
 
 # --- 8: echo cancellation --------------------------------------------------------------------
 
-async def _echo_power(run: Run, wav: Path, echo: str, noise: str, gain: str) -> float:
+async def _echo_power(run: Run, wav: Path, echo: str, noise: str, gain: str) -> tuple[float, int]:
+    """Echo power at the microphone seam, and the speaker underflows that cut into the voice."""
     argv = [PYTHON, "-m", "bench.probes.echo", "--wav", str(wav), "--echo-cancellation", echo,
             "--noise-suppression", noise, "--auto-gain", gain]
     done = await asyncio.to_thread(subprocess.run, argv, env=python_env(run.bench), cwd=ROOT, capture_output=True,
                                    text=True, timeout=120)
     if done.returncode != 0:
         raise RuntimeError(f"the echo probe failed: {done.stderr[-1500:]}")
-    return float(json.loads(done.stdout.strip().splitlines()[-1])["power"])
+    result = json.loads(done.stdout.strip().splitlines()[-1])
+    return float(result["power"]), int(result.get("underflows", 0))
 
 
 async def figure_8(run: Run) -> list[Figure]:
@@ -376,11 +378,14 @@ async def figure_8(run: Run) -> list[Figure]:
     wav = write_wav(bench.workdir / "assistant-voice.wav", speech_samples(ECHO_TEXT))
     loopback = bench.load_module("module-loopback", "source=spk.monitor", "sink=mic", "latency_msec=40")
     powers: dict[str, list[float]] = {"off": [], "alone": [], "defaults": []}
+    underflows: dict[str, list[int]] = {name: [] for name in powers}
+    switches = {"off": ("off", "off", "off"), "alone": ("on", "off", "off"), "defaults": ("on", "on", "on")}
     try:
         for _ in range(run.echo_reps):
-            powers["off"].append(await _echo_power(run, wav, "off", "off", "off"))
-            powers["alone"].append(await _echo_power(run, wav, "on", "off", "off"))
-            powers["defaults"].append(await _echo_power(run, wav, "on", "on", "on"))
+            for name, (echo, noise, gain) in switches.items():
+                power, gaps = await _echo_power(run, wav, echo, noise, gain)
+                powers[name].append(power)
+                underflows[name].append(gaps)
     finally:
         bench.unload_module(loopback)
     # one reference for every run: the loopback itself can stumble in a run, which must not
@@ -391,7 +396,8 @@ async def figure_8(run: Run) -> list[Figure]:
     note = ("speaker monitor looped into the microphone (PulseAudio module-loopback, 40 ms); power of what the "
             "microphone seam delivers while the voice plays, after 2 s of convergence, against the median "
             "power with everything off; runs: " + ", ".join(f"{v:.0f}" for v in erles) + " dB; reference runs "
-            + ", ".join(f"{db(reference, p):+.1f}" for p in powers["off"]) + " dB")
+            + ", ".join(f"{db(reference, p):+.1f}" for p in powers["off"]) + " dB; speaker underflows in the voice "
+            + ", ".join(f"{name} {underflows[name]}" for name in powers))
     return [
         Figure("8 ERLE, echo canceller alone (median)", median(erles), "dB", None, ">= 20 dB",
                median(erles) >= 20, note=note),

@@ -57,10 +57,11 @@ async def run(args: argparse.Namespace) -> dict[str, float]:
     await asyncio.sleep(duration + 0.5)
     stop.set()
     await asyncio.wait_for(reader, 5)
+    underflows = audio.output.audible_underflows  # a gap in the reply moves the echo path
     await audio.aclose()
     window = [s for t, s in captured if started + CONVERGE_S <= t <= started + duration]
     samples = np.concatenate(window).astype(np.float64) if window else np.zeros(1)
-    return {"power": float(np.mean(samples**2)), "seconds": len(samples) / 24_000}
+    return {"power": float(np.mean(samples**2)), "seconds": len(samples) / 24_000, "underflows": underflows}
 
 
 def main() -> int:
