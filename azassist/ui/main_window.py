@@ -223,7 +223,15 @@ class MainWindow(QMainWindow):
         app = QApplication.instance()
         assert isinstance(app, QApplication)
         app.setQuitOnLastWindowClosed(False)  # closing may only hide to the tray; quit() decides
-        app.installEventFilter(self)
+        # The hold-to-talk key is watched on the focused widget only (it gets the key events
+        # first, before a button could take Space): a filter on the whole application ran
+        # Python for every event, every qasync timer and every paint (measured: most of the
+        # window's idle CPU above `azassist talk`).
+        self.installEventFilter(self)
+        self._key_watched: QObject | None = None
+        app.focusChanged.connect(self._watch_focus)
+        self._watch_focus(None, app.focusWidget())
+        app.applicationStateChanged.connect(self._application_state_changed)
         QGuiApplication.styleHints().colorSchemeChanged.connect(self._system_scheme_changed)
         self._schedule_warm_up()  # when already shown (painted early)
 
@@ -451,7 +459,15 @@ class MainWindow(QMainWindow):
 
     async def shutdown(self) -> None:
         """Disconnect everything and stop the local servers (the app is quitting)."""
-        QApplication.instance().removeEventFilter(self)  # type: ignore[union-attr]
+        app = QApplication.instance()
+        assert isinstance(app, QApplication)
+        for signal, slot in ((app.focusChanged, self._watch_focus),
+                             (app.applicationStateChanged, self._application_state_changed)):
+            try:
+                signal.disconnect(slot)
+            except (RuntimeError, TypeError):
+                pass  # never connected (start-up did not finish)
+        self._watch_focus(None, None)
         self.tray.hide()
         await self.stop_audio_check()
         await self._drop_engine()
@@ -802,9 +818,23 @@ class MainWindow(QMainWindow):
                     if self.ptt_source == "key" or key_event.isAutoRepeat():
                         return True
                     return self.push_to_talk_press("key")
-        elif kind == QEvent.Type.ApplicationDeactivate and self.ptt_source == "key":
-            self.push_to_talk_release("key")  # the key-up will go to another application
         return False
+
+    def _watch_focus(self, old: QObject | None, new: QObject | None) -> None:
+        """Move the key filter to the widget that now has the keyboard focus."""
+        watched, self._key_watched = getattr(self, "_key_watched", None), None
+        if watched is not None and watched is not self:
+            try:
+                watched.removeEventFilter(self)
+            except RuntimeError:
+                pass  # already deleted
+        if new is not None and new is not self:
+            new.installEventFilter(self)
+            self._key_watched = new
+
+    def _application_state_changed(self, state: Qt.ApplicationState) -> None:
+        if state != Qt.ApplicationState.ApplicationActive and self.ptt_source == "key":
+            self.push_to_talk_release("key")  # the key-up will go to another application
 
     # --- settings -------------------------------------------------------------------------------
     def _settings_committed(self, settings: Settings, keys: frozenset[str]) -> None:

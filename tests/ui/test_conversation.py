@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtTest import QTest
+from PySide6.QtWidgets import QApplication
 
 from azassist.core.events import Activity, ConnectionState, Levels, StateChanged
 from azassist.core.paths import AppPaths
@@ -100,6 +101,13 @@ async def test_push_to_talk_with_the_hold_key(paths: AppPaths, server: LocalReal
         window.ptt_tray_action.trigger()
         assert window.ptt_source is None
         await until(lambda: "too short" in window.transcript.plain_text(), what="the empty press to be refused")
+        # A focused button does not take the key (the filter follows the focus): Space talks.
+        window.controls.send_button.setFocus()
+        await until(lambda: QApplication.focusWidget() is window.controls.send_button, what="the focus to move")
+        QTest.keyPress(window.controls.send_button, Qt.Key.Key_Space)
+        assert window.ptt_source == "key"
+        QTest.keyRelease(window.controls.send_button, Qt.Key.Key_Space)
+        assert window.ptt_source is None
         # Typing in the message box types a space; it does not talk.
         window.controls.message.setFocus()
         QTest.keyClick(window.controls.message, Qt.Key.Key_Space)
