@@ -18,7 +18,7 @@ import traceback
 
 from .figures import FIGURES, NEEDS_SCREEN, Run
 from .harness import BenchEnv
-from .results import RESULTS_DIR, Figure, print_figure, update_readme, write_results
+from .results import PROJECT_README, RESULTS_DIR, Figure, print_figure, update_readme, write_results
 from .screen import WatchedScreen
 
 
@@ -80,7 +80,9 @@ def main(argv: list[str] | None = None) -> int:
     json_path, md_path = write_results(figures, RESULTS_DIR, args.stem)
     if args.stem == "latest":
         elapsed = time.monotonic() - started
-        update_readme(figures, f"{time.strftime('%Y-%m-%d')}, full run in {elapsed / 60:.0f} min on {os.cpu_count()} cores")
+        when = f"{time.strftime('%Y-%m-%d')}, full run in {elapsed / 60:.0f} min on {os.cpu_count()} cores"
+        update_readme(figures, when)
+        update_readme(figures, when, PROJECT_README, notes=False)
     missed = [f.name for f in figures if f.met is False]
     print(f"\n{len(figures)} figures in {time.monotonic() - started:.0f} s; wrote {json_path} and {md_path}")
     print(f"missed: {', '.join(missed)}" if missed else "every target with a bound was met")

@@ -84,32 +84,33 @@ def write_results(figures: list[Figure], directory: Path = RESULTS_DIR, stem: st
     return json_path, md_path
 
 
-def markdown_table(figures: list[Figure]) -> str:
-    """The table for bench/results/latest.md and the README (notes say how it was measured)."""
-    lines = [
-        "| figure | value | unit | baseline | ratio | target | met | how |",
-        "|---|---|---|---|---|---|---|---|",
-    ]
+def markdown_table(figures: list[Figure], *, notes: bool = True) -> str:
+    """The table for bench/results/latest.md and the READMEs (notes say how it was measured;
+    the project README leaves them out)."""
+    header = ["figure", "value", "unit", "baseline", "ratio", "target", "met"] + (["how"] if notes else [])
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     for f in figures:
         met: Literal["yes", "no", "-"] = "-" if f.met is None else ("yes" if f.met else "no")
-        note = f.note.replace("|", "/")
-        cells = [f.name, _fmt(f.value), f.unit, _fmt(f.baseline), _fmt(f.ratio), f.target, met, note]
+        cells = [f.name, _fmt(f.value), f.unit, _fmt(f.baseline), _fmt(f.ratio), f.target, met]
+        if notes:
+            cells.append(f.note.replace("|", "/"))
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"
 
 
 README = Path(__file__).resolve().parent / "README.md"
+PROJECT_README = Path(__file__).resolve().parent.parent / "README.md"
 _BEGIN, _END = "<!-- results:", "<!-- /results -->"
 
 
-def update_readme(figures: list[Figure], when: str, path: Path = README) -> bool:
+def update_readme(figures: list[Figure], when: str, path: Path = README, *, notes: bool = True) -> bool:
     """Put the table between the README's results markers; False if they are missing."""
     text = path.read_text(encoding="utf-8") if path.exists() else ""
     begin, end = text.find(_BEGIN), text.find(_END)
     if begin < 0 or end < begin:
         return False
     head_end = text.index("\n", begin) + 1
-    body = f"Measured {when}.\n\n" + markdown_table(figures)
+    body = f"Measured {when}.\n\n" + markdown_table(figures, notes=notes)
     path.write_text(text[:head_end] + body + text[end:], encoding="utf-8")
     return True
 
