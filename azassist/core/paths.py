@@ -7,9 +7,10 @@ one directory, so tests and portable installs never touch the real user profile.
 from __future__ import annotations
 
 import os
-import sys
 from dataclasses import dataclass
 from pathlib import Path
+
+import platformdirs
 
 APP_NAME = "azassist"
 CONFIG_DIR_ENV = "AZASSIST_CONFIG_DIR"
@@ -48,37 +49,8 @@ def resolve_paths(config_dir: str | os.PathLike[str] | None = None) -> AppPaths:
     if chosen:
         root = Path(chosen).expanduser().resolve()
         return AppPaths(config_dir=root, data_dir=root / "data", log_dir=root / "logs")
-    xdg = _xdg_paths()
-    if xdg is not None:
-        return xdg
-    import platformdirs  # ~25 ms to import: only where the XDG rules below do not apply
-
     return AppPaths(
         config_dir=Path(platformdirs.user_config_dir(APP_NAME, appauthor=False)),
         data_dir=Path(platformdirs.user_data_dir(APP_NAME, appauthor=False)),
         log_dir=Path(platformdirs.user_log_dir(APP_NAME, appauthor=False)),
-    )
-
-
-def _xdg_paths() -> AppPaths | None:
-    """platformdirs' answer on Linux (XDG base directories), without importing it first.
-
-    An XDG variable counts when it is absolute, else the ``~/.config``-style default; the log
-    directory is ``log`` in the state directory. None when platformdirs itself should decide
-    (other systems, Android, a home directory not given as an absolute ``HOME``).
-    """
-    if not sys.platform.startswith("linux") or "ANDROID_DATA" in os.environ or "ANDROID_ROOT" in os.environ:
-        return None
-    home = os.environ.get("HOME", "")
-    if not os.path.isabs(home):
-        return None
-
-    def base(variable: str, default: str) -> str:
-        value = os.environ.get(variable, "")
-        return value if os.path.isabs(value) else os.path.join(home.rstrip("/") or "/", default)
-
-    return AppPaths(
-        config_dir=Path(base("XDG_CONFIG_HOME", ".config"), APP_NAME),
-        data_dir=Path(base("XDG_DATA_HOME", ".local/share"), APP_NAME),
-        log_dir=Path(base("XDG_STATE_HOME", ".local/state"), APP_NAME, "log"),
     )
