@@ -368,11 +368,14 @@ class SettingsStore:
     def __init__(self, path: Path) -> None:
         self.path = path
 
-    def load(self) -> LoadResult:
-        if not self.path.exists():
+    def load(self, raw: object = None) -> LoadResult:
+        """``raw``: the file's JSON when the caller has just parsed it (start-up reads the
+        file once, before the first paint); otherwise the file is read here."""
+        if raw is None and not self.path.exists():
             return LoadResult(Settings())
         try:
-            raw = json.loads(self.path.read_text(encoding="utf-8"))
+            if raw is None:
+                raw = json.loads(self.path.read_text(encoding="utf-8"))
             if not isinstance(raw, dict):
                 raise ValueError("the file does not hold a settings object")
             if int(raw.get("schema_version", SCHEMA_VERSION)) > SCHEMA_VERSION:

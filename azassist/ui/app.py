@@ -11,7 +11,7 @@ import json
 import logging
 import sys
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -61,6 +61,7 @@ class FirstPaint:
     minimised: bool = False
     configured: bool = False
     push_to_talk: bool = False
+    raw: dict[str, object] | None = field(default=None, compare=False, repr=False)  # the parsed file
 
     @classmethod
     def read(cls, settings_file: Path) -> FirstPaint:
@@ -72,6 +73,7 @@ class FirstPaint:
                 minimised=bool(ui.get("start_minimised")),  # when unsure, no early window
                 configured=bool(connection.get("endpoint")) and bool(connection.get("deployment")),
                 push_to_talk=raw.get("turn_detection", {}).get("mode") == "manual",  # TurnMode.PUSH_TO_TALK
+                raw=raw,
             )
         except (OSError, ValueError, AttributeError):
             return cls()
@@ -134,7 +136,7 @@ def run_gui(paths: AppPaths, settings_result: LoadResult | None = None, demo: bo
     from azassist.core.settings import SettingsStore
     from azassist.ui.errors import install_exception_hooks
 
-    load = settings_result or SettingsStore(paths.settings_file).load()
+    load = settings_result or SettingsStore(paths.settings_file).load(hint.raw)  # parsed once
     if load.settings.ui.theme.value != hint.theme:
         apply_theme(app, load.settings.ui.theme)
 
