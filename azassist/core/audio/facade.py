@@ -168,6 +168,10 @@ class DeviceAudioIO(AudioIO):
         super().set_muted(muted)
         self.input.set_muted(muted)
 
+    def batch_input(self, samples: int) -> None:
+        """Hand the session the microphone in ``samples``-long frames (0: per device block)."""
+        self.input.batch(samples)
+
     def apply(self, settings: AudioSettings | Settings) -> None:
         if isinstance(settings, Settings):
             settings = settings.audio

@@ -9,12 +9,20 @@ same wake-up anyway, and every frame costs the loop a trip through LiveKit's for
 the metering. Frames are dropped at the source while the session has detached the input
 (push-to-talk released) or the user muted it: LiveKit keeps reading a detached input, so an
 input that kept delivering would leak speech into the conversation.
+
+While the service detects turns (hands-free), blocks are batched into the 100 ms appends the
+LiveKit plugin sends: it cuts its appends from the start of the stream and sends none before
+its last sample arrives, so handing it exactly those 100 ms delays nothing on the wire and
+wakes the event loop 10 times a second instead of 50. Alignment holds because only whole
+batches reach the session while batching, and a partial batch is dropped, never delivered,
+when the input is detached or muted (the plugin's buffer is then empty too).
 """
 
 from __future__ import annotations
 
 import asyncio
 import collections
+import contextlib
 import logging
 from collections.abc import Callable
 from typing import Any
@@ -32,8 +40,7 @@ from azassist.core.audio.streams import DeviceStream
 log = logging.getLogger(__name__)
 
 INPUT_BLOCK_SECONDS = 0.02  # 50 wake-ups a second at most; the session sends 100 ms chunks
-MAX_QUEUED_SECONDS = 0.5  # a session that stops reading gets recent audio, not a backlog
-MAX_QUEUED_FRAMES = max(1, round(MAX_QUEUED_SECONDS / INPUT_BLOCK_SECONDS))  # one per block
+MAX_QUEUED_SAMPLES = SAMPLE_RATE // 2  # a session that stops reading gets recent audio, not a backlog
 
 
 def _stream_time(value: float, now: float) -> float:
@@ -68,7 +75,10 @@ class MicrophoneInput(AudioInput):
         self.stream = DeviceStream("input", self._on_block, on_lost=on_lost, block_seconds=INPUT_BLOCK_SECONDS)
         self._chunker = FrameChunker(FRAME_SAMPLES)
         self._resampler: rtc.AudioResampler | None = None
-        self._queue: collections.deque[rtc.AudioFrame] = collections.deque(maxlen=MAX_QUEUED_FRAMES)
+        self._queue: collections.deque[rtc.AudioFrame] = collections.deque()
+        self._batch = 0  # samples per delivered frame; 0: one frame per device block
+        self._held = bytearray()  # cleaned audio of the batch being filled
+        self._drop_held = False  # set on the loop (detach, mute); the audio thread drops it
         self._loop: asyncio.AbstractEventLoop | None = None
         self._ready = asyncio.Event()
         self._waiting = False
@@ -103,7 +113,20 @@ class MicrophoneInput(AudioInput):
     def set_muted(self, muted: bool) -> None:
         self._muted = muted
         if muted:
+            self._drop_held = True
             self._queue.clear()
+
+    def batch(self, samples: int) -> None:
+        """Deliver ``samples``-long frames (whole 10 ms multiples; 0: one frame per block).
+        Takes effect at the next block; a partial batch is kept only while ``samples`` stays."""
+        if samples % FRAME_SAMPLES:
+            raise ValueError(f"a batch must be whole 10 ms frames, not {samples} samples")
+        self._batch = samples
+
+    @property
+    def held_samples(self) -> int:
+        """Samples of the batch being filled (not yet delivered)."""
+        return len(self._held) // 2
 
     @property
     def attached(self) -> bool:
@@ -114,6 +137,7 @@ class MicrophoneInput(AudioInput):
 
     def on_detached(self) -> None:
         self._attached = False
+        self._drop_held = True
         self._queue.clear()  # audio from before the detach must not arrive after it
 
     # --- PortAudio thread -----------------------------------------------------------------
@@ -138,6 +162,12 @@ class MicrophoneInput(AudioInput):
             self._processor.process_capture(frame, adc)  # always: keeps the canceller converged
             cleaned.append(frame)
         self.frames_captured += len(cleaned)
+        batch = self._batch
+        if self._held and (self._drop_held or not passing or not batch):
+            # never delivered, so the plugin's buffer holds no part of it: alignment stays
+            self.frames_dropped += len(self._held) // (2 * FRAME_SAMPLES)
+            self._held.clear()
+        self._drop_held = False
         if not passing:
             self.frames_dropped += len(cleaned)
             return
@@ -145,9 +175,22 @@ class MicrophoneInput(AudioInput):
             return
         block = cleaned[0] if len(cleaned) == 1 else _joined(cleaned)
         self._meter.add(np.frombuffer(block.data, dtype=np.int16))
-        if len(self._queue) == self._queue.maxlen:
-            self.frames_dropped += self._queue[0].samples_per_channel // FRAME_SAMPLES
-        self._queue.append(block)
+        if batch:
+            self._held += block.data
+            if len(self._held) < 2 * batch:
+                return
+            block = rtc.AudioFrame(
+                data=bytes(self._held[: 2 * batch]), sample_rate=SAMPLE_RATE, num_channels=1, samples_per_channel=batch
+            )
+            del self._held[: 2 * batch]
+        self._enqueue(block)
+
+    def _enqueue(self, frame: rtc.AudioFrame) -> None:
+        """Queue for the session (dropping the oldest beyond MAX_QUEUED_SAMPLES) and wake it."""
+        while self._queue and len(self._queue) * frame.samples_per_channel >= MAX_QUEUED_SAMPLES:
+            with contextlib.suppress(IndexError):  # the loop may have just taken it
+                self.frames_dropped += self._queue.popleft().samples_per_channel // FRAME_SAMPLES
+        self._queue.append(frame)
         if self._waiting and not self._wake_pending:
             self._wake_pending = True
             self.wakeups += 1

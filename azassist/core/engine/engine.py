@@ -25,6 +25,7 @@ from livekit.agents.types import NOT_GIVEN
 from livekit.agents.voice import TranscriptSynchronizer
 from livekit.agents.voice.io import TextOutput
 from livekit.plugins import openai as lk_openai
+from livekit.plugins.openai.realtime.realtime_model import SAMPLE_RATE as PLUGIN_SAMPLE_RATE
 
 from azassist.core.audio.levels import SilenceGate
 from azassist.core.credentials import CredentialError
@@ -82,6 +83,8 @@ log = logging.getLogger(__name__)
 # A push-to-talk press that delivered less audio than this carried no speech: it is
 # cancelled instead of committed (the service also refuses commits under 100 ms).
 MIN_PUSH_TO_TALK_SECONDS = 0.2
+# the LiveKit plugin sends the microphone as 100 ms input_audio_buffer.append events
+PLUGIN_APPEND_SAMPLES = PLUGIN_SAMPLE_RATE // 10
 LEVELS_PER_SECOND = 30
 CLOSE_TIMEOUT = 5.0
 
@@ -373,6 +376,7 @@ class Engine:
                 )
             )
             return
+        self._batch_input(audio)
         try:
             live = self._build(settings, credentials, audio)
         except Exception as exc:
@@ -897,14 +901,24 @@ class Engine:
 
     def _apply_input_enabled(self) -> None:
         """The microphone reaches the session only when not muted and when hands-free or
-        while push-to-talk is held; the audio layer is told about mute too (its meter)."""
+        while push-to-talk is held; the audio layer is told about mute too (its meter).
+        Hands-free, it hands over whole appends (fewer wake-ups, no later on the wire);
+        push-to-talk keeps per-block frames, so a release loses at most one block."""
         live = self._live
         if live is None or live.meter is None:
             return
         mute = getattr(live.audio, "set_muted", None)
         if callable(mute):
             mute(self._muted)
+        self._batch_input(live.audio)
         live.session.input.set_audio_enabled(not self._muted and (self._hands_free or self._ptt_pressed))
+
+    def _batch_input(self, audio: Any) -> None:
+        """Set before the session starts too: the plugin cuts its appends from the first
+        frame it gets, and batches line up with them only if every frame was a batch."""
+        batch = getattr(audio, "batch_input", None)
+        if callable(batch):
+            batch(PLUGIN_APPEND_SAMPLES if self._hands_free else 0)
 
     def set_hands_free(self, hands_free: bool) -> None:
         """Switch live: the server's turn detection is updated on the wire; push-to-talk

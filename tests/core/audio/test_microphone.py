@@ -1,6 +1,7 @@
 """The microphone seam on a real PortAudio stream: speech played into the virtual microphone
 arrives in whole 10 ms frames (one frame per PortAudio block), also through the resampling
-path; nothing arrives while detached or muted; the loop is woken at most once per block."""
+path, or batched into the plugin's 100 ms appends; nothing arrives while detached or muted;
+the loop is woken at most once per block (once per batch when batching)."""
 
 from __future__ import annotations
 
@@ -70,6 +71,44 @@ async def test_speech_arrives_in_whole_10ms_frames(device_audio: DeviceAudioIO, 
     stats = device_audio.stats
     # woken at most once per 20 ms PortAudio block, never once per frame
     assert stats.input_wakeups <= stats.frames_delivered // 2 + 1
+
+
+async def test_batched_input_arrives_in_whole_appends(device_audio: DeviceAudioIO, speech_wav: Path, speech: np.ndarray) -> None:
+    """Hands-free, the session gets the plugin's 100 ms appends whole: one wake-up each."""
+    microphone = device_audio.input
+    microphone.batch(2400)
+    collector = FrameCollector(microphone)
+    await collector.running()
+    await speak(speech_wav)
+    heard = await collector.stop()
+    assert collector.sizes == {(RATE, 2400)}
+    _, score = best_alignment(heard, speech)
+    assert score > 0.98
+    stats = device_audio.stats
+    assert stats.input_wakeups <= stats.frames_delivered // 10 + 1
+
+
+async def test_a_partial_batch_is_dropped_not_delivered(device_audio: DeviceAudioIO, short_speech: np.ndarray, tmp_path: Path) -> None:
+    """Detaching (push-to-talk, mute) drops the half-filled batch: delivering it later would
+    shift every following batch against the plugin's appends, and leak old audio."""
+    clip = tmp_path / "clip.wav"
+    write_wav(clip, short_speech[: RATE // 2])
+    microphone = device_audio.input
+    microphone.batch(2400)
+    collector = FrameCollector(microphone)
+    await collector.running()
+    for _ in range(3):
+        await until(lambda: 0 < microphone.held_samples < 2400 - 480, 5, "a half-filled batch")
+        delivered = device_audio.stats.frames_delivered
+        microphone.on_detached()
+        await until(lambda: microphone.held_samples == 0, 5, "the partial batch dropped")
+        microphone.on_attached()
+        assert device_audio.stats.frames_delivered == delivered
+    await speak(clip)
+    await collector.stop()
+    assert collector.sizes == {(RATE, 2400)}
+    with pytest.raises(ValueError, match="10 ms"):
+        microphone.batch(1000)
 
 
 async def test_resampled_input_matches(virtual_audio: object, short_speech_wav: Path, short_speech: np.ndarray) -> None:

@@ -87,6 +87,23 @@ async def test_hands_free_turn_through_microphone_and_speaker(virtual_audio: obj
         assert len(server.sent.of_type("input_audio_buffer.speech_started")) == 1
 
 
+async def test_hands_free_batches_line_up_with_the_plugins_appends(virtual_audio: object) -> None:
+    """The microphone hands the session whole 100 ms appends, so the plugin never holds a
+    partial one: no chunk waits for the next batch. Reads the plugin's private buffer on
+    purpose: it guards the assumption the batching is built on (100 ms, cut from the start)."""
+    async with device_engine(pace=2) as (engine, server, events):
+        live = engine._live
+        assert live is not None
+        stream = live.agent.realtime_llm_session._bstream
+        appends = len(server.received.of_type("input_audio_buffer.append"))
+        for _ in range(25):
+            assert len(stream._buf) == 0
+            await asyncio.sleep(0.013)
+        assert len(server.received.of_type("input_audio_buffer.append")) > appends + 1
+        stats = live.audio.stats
+        assert stats.input_wakeups <= stats.frames_delivered // 10 + 2
+
+
 async def test_barge_in_on_real_devices_stops_the_speaker(virtual_audio: object, spoken: Path) -> None:
     long_reply = "I will now read a very long list of things, one after another, for a long time. " * 3
     async with device_engine(pace=1) as (engine, server, events):
