@@ -242,6 +242,7 @@ def _audio_factory(args: argparse.Namespace, opened: list[Any], report: Any) -> 
                 levels=devices.read_levels,
                 close=devices.aclose,
                 on_settings=devices.apply,
+                batch=devices.batch_input if args.mic else None,
             )
             if args.input_wav or args.output_wav:
                 files = open_file_audio(None, args.output_wav, pace=args.pace)

@@ -282,3 +282,23 @@ async def test_entra_id_token_from_the_environment(
     monkeypatch.setenv("AZURE_OPENAI_AD_TOKEN", KEY)  # the simulator accepts its key as a bearer token
     assert await _talk_here(tmp_path, monkeypatch, *target, key=None) == 0
     assert "Assistant: OK." in capsys.readouterr().out
+
+
+@pytest.mark.asyncio
+@pytest.mark.audio
+async def test_the_talk_microphone_batches_when_the_engine_asks(virtual_audio: object) -> None:
+    """``talk --mic`` wraps the devices in an AudioPair: the engine's batching must reach
+    the microphone through it (hands-free wakes the loop once per 100 ms append)."""
+    import argparse
+
+    from azassist.core.settings import Settings
+    from azassist.core.talk import _audio_factory
+
+    args = argparse.Namespace(mic=True, speaker=False, input_wav=None, output_wav=None, pace=1.0)
+    audio = await _audio_factory(args, [], lambda event: None)(Settings())
+    try:
+        audio.batch_input(2400)
+        frames = [await asyncio.wait_for(audio.input.__anext__(), 5) for _ in range(3)]
+    finally:
+        await audio.aclose()
+    assert [f.samples_per_channel for f in frames[1:]] == [2400, 2400]

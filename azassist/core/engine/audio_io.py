@@ -4,7 +4,8 @@ The engine never opens a device itself. A factory (sync or async) gets the curre
 and returns an object with ``input`` (a LiveKit ``AudioInput`` or None) and ``output`` (an
 ``AudioOutput`` or None), and optionally ``read_levels()``, ``apply(settings)``,
 ``set_muted(bool)`` and ``aclose()``: exactly what ``azassist.core.audio``'s
-``DeviceAudioIO``/``FileAudioIO`` offer, so they plug in as they are. ``AudioPair`` builds
+``DeviceAudioIO``/``FileAudioIO`` offer, so they plug in as they are (and ``batch_input``,
+which only the device microphone has). ``AudioPair`` builds
 such an object from loose parts (memory seams in tests, a WAV input with a real speaker).
 """
 
@@ -41,6 +42,11 @@ class AudioPair:
     levels: Callable[[], LevelReading] | None = None
     close: Callable[[], Awaitable[None] | None] | None = None
     on_settings: Callable[[Settings], None] | None = None
+    batch: Callable[[int], None] | None = None  # the input's batch_input, when it has one
+
+    def batch_input(self, samples: int) -> None:
+        if self.batch is not None:
+            self.batch(samples)
 
     def read_levels(self) -> LevelReading | None:
         return self.levels() if self.levels is not None else None
