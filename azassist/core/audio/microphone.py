@@ -14,8 +14,9 @@ While the service detects turns (hands-free), blocks are batched into the 100 ms
 LiveKit plugin sends: it cuts its appends from the start of the stream and sends none before
 its last sample arrives, so handing it exactly those 100 ms delays nothing on the wire and
 wakes the event loop 10 times a second instead of 50. Alignment holds because only whole
-batches reach the session while batching, and a partial batch is dropped, never delivered,
-when the input is detached or muted (the plugin's buffer is then empty too).
+batches reach the session while batching (frames cut before batching began are dropped),
+and a partial batch is dropped, never delivered, when the input is detached or muted (the
+plugin's buffer is then empty too).
 """
 
 from __future__ import annotations
@@ -210,6 +211,11 @@ class MicrophoneInput(AudioInput):
             except IndexError:
                 pass
             else:
+                if self._batch and frame.samples_per_channel != self._batch:
+                    # cut before batching began (queued while the session was starting):
+                    # one such frame would shift every later batch against the appends
+                    self.frames_dropped += frame.samples_per_channel // FRAME_SAMPLES
+                    continue
                 self.frames_delivered += frame.samples_per_channel // FRAME_SAMPLES
                 return frame
             self._ready.clear()

@@ -111,6 +111,16 @@ async def test_a_partial_batch_is_dropped_not_delivered(device_audio: DeviceAudi
         microphone.batch(1000)
 
 
+async def test_frames_cut_before_batching_never_reach_the_session(device_audio: DeviceAudioIO) -> None:
+    """Per-block frames queued while the session was still starting would shift every later
+    batch against the plugin's appends (each chunk then waits for part of the next)."""
+    microphone = device_audio.input
+    await until(lambda: device_audio.stats.frames_captured > 10, 5, "frames queued with nobody reading")
+    microphone.batch(2400)
+    frames = [await asyncio.wait_for(microphone.__anext__(), 5) for _ in range(2)]
+    assert [f.samples_per_channel for f in frames] == [2400, 2400]
+
+
 async def test_resampled_input_matches(virtual_audio: object, short_speech_wav: Path, short_speech: np.ndarray) -> None:
     """A device that will not do 24 kHz: captured at 48 kHz and resampled."""
     audio = DeviceAudioIO(AudioSettings(), input_rate=48_000, output_rate=48_000)
