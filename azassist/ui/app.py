@@ -131,9 +131,8 @@ def run_gui(paths: AppPaths, settings_result: LoadResult | None = None, demo: bo
 
     import asyncio
 
-    import qasync
-
     from azassist.core.settings import SettingsStore
+    from azassist.ui.event_loop import AppEventLoop
     from azassist.ui.errors import install_exception_hooks
 
     load = settings_result or SettingsStore(paths.settings_file).load(hint.raw)  # parsed once
@@ -169,7 +168,7 @@ def run_gui(paths: AppPaths, settings_result: LoadResult | None = None, demo: bo
         return 0
 
     log.info("window starting (demo=%s)", demo)
-    with asyncio.Runner(loop_factory=lambda: qasync.QEventLoop(app)) as runner:
+    with asyncio.Runner(loop_factory=lambda: AppEventLoop(app)) as runner:
         try:
             return runner.run(main())
         except KeyboardInterrupt:

@@ -139,15 +139,14 @@ def main() -> int:
     parser.add_argument("--idle-seconds", type=float, default=15.0)
     args = parser.parse_args()
 
-    import qasync
-
     from azassist.core.settings import Settings
     from azassist.ui.app import create_application
+    from azassist.ui.event_loop import AppEventLoop
     from azassist.ui.theme import apply_theme
 
     app = create_application()
     apply_theme(app, Settings().ui.theme)
-    with asyncio.Runner(loop_factory=lambda: qasync.QEventLoop(app)) as runner:
+    with asyncio.Runner(loop_factory=lambda: AppEventLoop(app)) as runner:
         result = runner.run(run(args))
     print(json.dumps(result), flush=True)
     sys.stdout.flush()

@@ -86,7 +86,14 @@ class Conversation:
         return self.said("assistant")[count - 1]
 
     async def aclose(self) -> None:
-        await self.session.aclose()
+        """Close as the engine does: a session that already died of a fatal error may raise
+        that error again from ``aclose`` (the plugin's main task re-raises it), which is not
+        a new failure; any other error from closing is."""
+        try:
+            await self.session.aclose()
+        except Exception:
+            if not self.fatal_errors:
+                raise
         await self.model.aclose()
 
 

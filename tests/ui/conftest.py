@@ -21,7 +21,6 @@ import pytest
 from tests.support.services import reset_keyring_backend
 from tests.support.waiting import until as _until
 import pytest_asyncio
-import qasync
 from PySide6.QtWidgets import QApplication
 
 from azassist.core.credentials import CredentialStore
@@ -31,6 +30,7 @@ from azassist.core.paths import AppPaths, resolve_paths
 from azassist.core.secrets import Secret
 from azassist.core.settings import LoadResult, Settings, SettingsStore
 from azassist.simulator import LocalRealtimeServer
+from azassist.ui.event_loop import AppEventLoop
 
 API_KEY = "ui-test-key-" + "5" * 20
 DEPLOYMENT = "gpt-realtime"
@@ -38,8 +38,8 @@ TRANSCRIBER = "whisper"
 
 
 def pytest_asyncio_loop_factories(config: pytest.Config, item: pytest.Item) -> dict[str, Callable[[], Any]]:
-    """Every async UI test runs on a qasync loop driven by the Qt event loop."""
-    return {"qasync": lambda: qasync.QEventLoop(QApplication.instance() or QApplication([]))}
+    """Every async UI test runs on the window's own loop (qasync, driven by the Qt event loop)."""
+    return {"qasync": lambda: AppEventLoop(QApplication.instance() or QApplication([]))}
 
 
 async def until(predicate: Callable[[], Any], timeout: float = 15.0, what: str = "condition") -> Any:

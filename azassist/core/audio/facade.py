@@ -14,7 +14,7 @@ from livekit.agents.voice.io import AudioInput, AudioOutput, TextOutput
 from azassist.core.audio import devices
 from azassist.core.audio.devices import AudioDevice, AudioDeviceError, Direction, device_role
 from azassist.core.audio.files import WavFileInput, WavFileOutput
-from azassist.core.audio.levels import LevelMeter, LevelPublisher, LevelsCallback
+from azassist.core.audio.levels import LevelMeter, LevelPublisher, LevelsCallback, wait_for_sound
 from azassist.core.audio.memory import ArrayAudioInput, CaptureAudioOutput
 from azassist.core.audio.microphone import MicrophoneInput
 from azassist.core.audio.processing import AudioProcessor, ProcessingOptions
@@ -87,6 +87,11 @@ class AudioIO:
         each reading consumes what was measured."""
         levels = self.levels.snapshot()
         return levels.input_rms, levels.input_peak, levels.output_rms, levels.output_peak
+
+    async def wait_for_sound(self) -> None:
+        """Return once the microphone or the speaker carries more than silence, so a poller
+        of ``read_levels`` can stop polling a quiet room."""
+        await wait_for_sound(self.levels.input_meter, self.levels.output_meter)
 
     async def aclose(self) -> None:
         await self.levels.aclose()

@@ -2,12 +2,14 @@
 
 The audio callbacks only add a sum of squares and a peak per block (a few microseconds); the
 event loop reads and resets them once per tick, so metering costs nothing per frame on the
-loop and works the same under asyncio and qasync.
+loop and works the same under asyncio and qasync. In a quiet room the reader need not tick
+at all: ``wait_for_sound`` sleeps until a meter hears something (the audio thread wakes it).
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import math
 import threading
@@ -26,6 +28,9 @@ SILENCE_DBFS = float("-inf")
 QUIET_DBFS = -80.0
 SILENCE_HOLD_SECONDS = 1.5
 _FULL_SCALE = 32768.0
+# the smallest int16 peak above QUIET_DBFS: a block whose peak stays below it is quiet at
+# any meter (its RMS can only be lower)
+_QUIET_PEAK = math.floor(_FULL_SCALE * 10 ** (QUIET_DBFS / 20)) + 1
 
 
 def to_dbfs(value: float) -> float:
@@ -43,6 +48,7 @@ class LevelMeter:
         self._sum_squares = 0.0
         self._count = 0
         self._peak = 0
+        self._on_sound: Callable[[], None] | None = None
 
     def add(self, samples: np.ndarray) -> None:
         """Called from an audio callback with int16 samples (any block size: once per block)."""
@@ -55,11 +61,30 @@ class LevelMeter:
         as_float = samples.astype(np.float32)
         sum_squares = float(np.dot(as_float, as_float))
         peak = int(np.abs(as_float, out=as_float).max())
+        on_sound = None
         with self._lock:
             self._sum_squares += sum_squares
             self._count += len(samples)
             if peak > self._peak:
                 self._peak = peak
+            if peak >= _QUIET_PEAK and self._on_sound is not None:
+                on_sound, self._on_sound = self._on_sound, None
+        if on_sound is not None:
+            on_sound()
+
+    def call_on_sound(self, callback: Callable[[], None] | None) -> None:
+        """Call ``callback`` once (from whichever thread adds samples) when a block louder
+        than QUIET_DBFS arrives, or now if one arrived since the last ``take``. None disarms."""
+        with self._lock:
+            heard = self._peak >= _QUIET_PEAK
+            self._on_sound = None if heard else callback
+        if heard and callback is not None:
+            callback()
+
+    @property
+    def waiting_for_sound(self) -> bool:
+        """A ``call_on_sound`` callback is armed."""
+        return self._on_sound is not None
 
     def take(self) -> tuple[float, float]:
         """(rms, peak) in dBFS since the last call, and reset."""
@@ -92,6 +117,31 @@ class SilenceGate:
 
     def reset(self) -> None:
         self._silent = 0
+
+
+    @property
+    def quiet(self) -> bool:
+        """The readings have been silent for longer than the hold: none are passing."""
+        return self._silent > self._hold
+
+
+async def wait_for_sound(*meters: LevelMeter) -> None:
+    """Return once any of ``meters`` hears more than silence. Costs the loop nothing while it
+    waits: the audio thread that adds the loud block wakes it."""
+    loop = asyncio.get_running_loop()
+    heard = asyncio.Event()
+
+    def wake() -> None:
+        with contextlib.suppress(RuntimeError):  # the loop closed while we waited
+            loop.call_soon_threadsafe(heard.set)
+
+    try:
+        for meter in meters:
+            meter.call_on_sound(wake)
+        await heard.wait()
+    finally:
+        for meter in meters:
+            meter.call_on_sound(None)
 
 
 LevelsCallback = Callable[[Levels], None]

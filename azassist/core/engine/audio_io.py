@@ -2,7 +2,7 @@
 
 The engine never opens a device itself. A factory (sync or async) gets the current settings
 and returns an object with ``input`` (a LiveKit ``AudioInput`` or None) and ``output`` (an
-``AudioOutput`` or None), and optionally ``read_levels()``, ``apply(settings)``,
+``AudioOutput`` or None), and optionally ``read_levels()``, ``wait_for_sound()``, ``apply(settings)``,
 ``set_muted(bool)`` and ``aclose()``: exactly what ``azassist.core.audio``'s
 ``DeviceAudioIO``/``FileAudioIO`` offer, so they plug in as they are (and ``batch_input``,
 which only the device microphone has). ``AudioPair`` builds
@@ -11,6 +11,8 @@ such an object from loose parts (memory seams in tests, a WAV input with a real 
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import inspect
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -19,7 +21,7 @@ from typing import Any, Protocol
 from livekit import rtc
 from livekit.agents.voice.io import AudioInput, AudioOutput
 
-from azassist.core.audio.levels import SILENCE_DBFS, LevelMeter
+from azassist.core.audio.levels import SILENCE_DBFS, LevelMeter, wait_for_sound
 from azassist.core.audio.memory import frame_samples
 from azassist.core.settings import Settings
 
@@ -80,6 +82,17 @@ def read_levels(audio: Any) -> LevelReading | None:
     return reader() if callable(reader) else None
 
 
+async def wait_for_sound_in(audio: Any, timeout: float) -> bool:
+    """Wait until ``audio`` hears more than silence, or ``timeout`` seconds. False at once
+    when it cannot tell (no ``wait_for_sound``): the caller keeps polling."""
+    waiter = getattr(audio, "wait_for_sound", None)
+    if not callable(waiter):
+        return False
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(waiter(), timeout)
+    return True
+
+
 async def close_audio(audio: Any) -> None:
     closer = getattr(audio, "aclose", None)
     if callable(closer):
@@ -115,6 +128,9 @@ class MeteredInput(AudioInput):
         rms, peak = self.meter.take()
         return rms, peak, SILENCE_DBFS, SILENCE_DBFS
 
+    async def wait_for_sound(self) -> None:
+        await wait_for_sound(self.meter)
+
     def on_attached(self) -> None:
         self.attached = True
         super().on_attached()
@@ -134,4 +150,5 @@ __all__ = [
     "no_audio",
     "open_audio",
     "read_levels",
+    "wait_for_sound_in",
 ]

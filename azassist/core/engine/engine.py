@@ -37,6 +37,7 @@ from azassist.core.engine.audio_io import (
     no_audio,
     open_audio,
     read_levels,
+    wait_for_sound_in,
 )
 from azassist.core.engine.auth import ApiKeySource, TokenError, TokenProvider
 from azassist.core.engine.errors import Failure, describe_chain, describe_failure
@@ -86,6 +87,8 @@ MIN_PUSH_TO_TALK_SECONDS = 0.2
 # the LiveKit plugin sends the microphone as 100 ms input_audio_buffer.append events
 PLUGIN_APPEND_SAMPLES = PLUGIN_SAMPLE_RATE // 10
 LEVELS_PER_SECOND = 30
+# how often a quiet room's meters are looked at anyway (a reconnect may swap the audio)
+QUIET_RECHECK_SECONDS = 0.5
 CLOSE_TIMEOUT = 5.0
 
 
@@ -1005,19 +1008,25 @@ class Engine:
             self._levels_task = asyncio.create_task(self._levels_loop(), name="azassist-levels")
 
     async def _levels_loop(self) -> None:
-        """Meter readings for the listeners that show them; a quiet room is said once, not
-        30 times a second (``SilenceGate``), so meters do not repaint for nothing."""
+        """Meter readings for the listeners that show them. A quiet room is said once, not
+        30 times a second (``SilenceGate``), so meters do not repaint for nothing; then the
+        loop stops polling and sleeps until the audio thread hears something (an idle
+        window otherwise woke its event loop 60 times a second for this alone)."""
         interval = 1.0 / LEVELS_PER_SECOND
         self._silence_gate.reset()
+        source: Any = None  # what gave the last reading
+        source_live: _Live | None = None
         while self._level_listeners:
-            await asyncio.sleep(interval)
-            live = self._live
+            quiet = self._silence_gate.quiet and source_live is self._live
+            if not (quiet and await wait_for_sound_in(source, QUIET_RECHECK_SECONDS)):
+                await asyncio.sleep(interval)
+            live = source_live = self._live
             if live is None or self._connection is not ConnectionState.CONNECTED:
                 continue
-            reading = read_levels(live.audio)
+            reading, source = read_levels(live.audio), live.audio
             if reading is None and live.meter is not None:
                 live.meter.measuring = True  # the audio layer measures nothing itself
-                reading = live.meter.read_levels()
+                reading, source = live.meter.read_levels(), live.meter
             if reading is None or not self._silence_gate.passes(*reading):
                 continue
             self._emit(Levels(*reading))

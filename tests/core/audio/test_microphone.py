@@ -188,3 +188,21 @@ async def test_detached_or_muted_input_drops_frames(
     await collector.stop()
     assert len(collector.frames) > count + 25
     assert max(r.input_peak for r in readings) > -30
+
+
+async def test_a_quiet_microphone_is_waited_on_and_speech_wakes_it(
+    device_audio: DeviceAudioIO, short_speech: np.ndarray, tmp_path: Path
+) -> None:
+    clip = tmp_path / "clip.wav"
+    write_wav(clip, short_speech[: RATE // 2])
+    collector = FrameCollector(device_audio.input)
+    await collector.running()
+    device_audio.read_levels()
+    waiter = asyncio.create_task(device_audio.wait_for_sound())
+    await until(lambda: device_audio.levels.input_meter.waiting_for_sound, 5, "the waiter to arm")
+    await asyncio.sleep(0.3)  # a silent microphone keeps delivering, and wakes nobody
+    assert not waiter.done()
+    await speak(clip)
+    await asyncio.wait_for(waiter, 10)
+    await collector.stop()
+    assert not device_audio.levels.output_meter.waiting_for_sound

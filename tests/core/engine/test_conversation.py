@@ -241,6 +241,22 @@ async def test_a_listener_without_meters_gets_no_levels() -> None:
         assert not any(isinstance(event, Levels) for event in terminal)
 
 
+async def test_a_quiet_room_is_not_polled_and_speech_wakes_the_meters(monkeypatch: pytest.MonkeyPatch) -> None:
+    """After the silence hold the levels loop sleeps until the audio thread hears something;
+    with the periodic re-check pushed out of reach, only that wake-up can deliver the speech."""
+    from azassist.core.engine import engine as engine_module
+    from azassist.core.events import Levels
+
+    monkeypatch.setattr(engine_module, "QUIET_RECHECK_SECONDS", 3600.0)
+    async with harness(pace=4) as h:
+        meter = h.engine._live.meter.meter  # the session's tap: this harness's audio measures nothing itself
+        await until(lambda: meter.waiting_for_sound, 10, "the levels loop to wait on a quiet room")
+        quiet_readings = len(h.of(Levels))
+        h.mic.feed(speech())
+        await until(lambda: any(e.input_peak > -30 for e in h.of(Levels)[quiet_readings:]), 10, "the meter to wake")
+        await until(lambda: meter.waiting_for_sound, 20, "quiet again after the speech")
+
+
 async def test_missing_tts_deployment_is_named_and_the_reply_still_shows() -> None:
     from azassist.core.events import ConnectionState, ErrorKind
 

@@ -1,0 +1,63 @@
+"""The window's asyncio loop: qasync, with asyncio's ready queue put back.
+
+qasync runs every ``call_soon`` on a Qt timer of its own (start, fire, kill, and an
+``iscoroutinefunction`` check on the way in). A connected, listening window makes a few
+hundred of those calls a second (the microphone's wake-ups, future callbacks, the plugin's
+send task), and the timer bookkeeping was the largest single cost on its main thread while
+idle. Here ready callbacks wait in a FIFO queue and one zero-length Qt timer runs them all,
+as asyncio's own loop does; timed callbacks (``call_later``/``call_at``) stay qasync's.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import contextvars
+from collections.abc import Callable
+from typing import Any
+
+import qasync
+from PySide6.QtWidgets import QApplication
+
+
+class AppEventLoop(qasync.QEventLoop):
+    """A qasync loop whose ready callbacks share one Qt timer per turn."""
+
+    def __init__(self, app: QApplication | None = None) -> None:
+        self._ready_handles: collections.deque[asyncio.Handle] = collections.deque()
+        self._drain_scheduled = False
+        super().__init__(app)
+
+    def call_soon(
+        self, callback: Callable[..., Any], *args: Any, context: contextvars.Context | None = None
+    ) -> asyncio.Handle:
+        handle = asyncio.Handle(callback, args, self, context)
+        self._ready_handles.append(handle)
+        self._schedule_drain()
+        return handle
+
+    def _schedule_drain(self) -> None:
+        if not self._drain_scheduled:
+            self._drain_scheduled = True
+            self._timer.add_callback(asyncio.Handle(self._drain_ready, (), self, None), 0)
+
+    def _drain_ready(self) -> None:
+        """Run what was ready when this turn began, in order; later arrivals wait for the
+        next turn (so Qt's own events are never starved by callbacks that re-schedule)."""
+        self._drain_scheduled = False
+        pending = len(self._ready_handles)
+        try:
+            # a callback may spin a nested Qt loop that drains the queue under us
+            while pending > 0 and self._ready_handles:
+                pending -= 1
+                handle = self._ready_handles.popleft()
+                if not handle._cancelled:
+                    handle._run()
+        finally:
+            if self._ready_handles:
+                self._schedule_drain()
+
+    @property
+    def ready_count(self) -> int:
+        """Callbacks waiting for the next turn (for tests)."""
+        return len(self._ready_handles)
