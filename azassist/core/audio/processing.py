@@ -74,8 +74,10 @@ class _Silence:
     """One shared all-zero frame per rate: what the speaker plays while nobody talks.
 
     The echo canceller gets every played frame, silent ones too: WebRTC's AEC3 treats a
-    render stream that stops arriving as an underrun and resets its delay estimate, so the
-    start of the next reply would echo while it re-converged. Silence therefore still goes
+    render stream that stops arriving as an underrun and resets its delay estimate
+    (``BlockProcessorImpl::ProcessCapture`` in aec3/block_processor.cc calls
+    ``delay_controller_->Reset`` on ``kRenderUnderrun``), so the start of the next reply
+    would echo while it re-converged. Silence therefore still goes
     in, but without copying, scanning or wrapping 100 zero frames a second in Python.
     """
 
