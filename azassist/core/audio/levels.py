@@ -118,7 +118,6 @@ class SilenceGate:
     def reset(self) -> None:
         self._silent = 0
 
-
     @property
     def quiet(self) -> bool:
         """The readings have been silent for longer than the hold: none are passing."""
