@@ -13,7 +13,7 @@ from azassist.core.audio.facade import DeviceAudioIO
 from azassist.core.audio.memory import int16_frame
 from azassist.core.audio.speaker import DeviceBuffer, SpeakerOutput
 from livekit.agents.voice.io import PlaybackFinishedEvent
-from tests.core.audio.support import RATE, MonitorRecorder, active_span, best_alignment, until
+from tests.core.audio.support import RATE, MonitorRecorder, active_span, best_alignment, device_glitches, until
 
 pytestmark = [pytest.mark.audio, pytest.mark.asyncio, pytest.mark.timeout(60)]
 
@@ -161,20 +161,27 @@ async def test_every_segment_gets_exactly_one_finished(device_audio: DeviceAudio
 async def test_pause_holds_playback_and_resume_continues(device_audio: DeviceAudioIO, speech: np.ndarray) -> None:
     speech = speech[: int(1.5 * RATE)]
     speaker = device_audio.output
-    recorder = await start_recorder()
-    await capture(speaker, speech)
-    speaker.flush()
-    await until(lambda: speaker.samples_played > RATE // 2, 10, "half a second of playback")
-    speaker.pause()
-    held = speaker.samples_played
-    await asyncio.sleep(0.3)
-    assert speaker.samples_played == held
-    speaker.resume()
-    finished = await asyncio.wait_for(speaker.wait_for_playout(), 20)
-    await asyncio.sleep(0.2)
-    heard = recorder.stop()
-    assert not finished.interrupted
-    assert finished.playback_position == pytest.approx(len(speech) / RATE)
+    for attempt in (1, 2):
+        glitches = device_glitches(device_audio)
+        recorder = await start_recorder()
+        await capture(speaker, speech)
+        speaker.flush()
+        await until(lambda: speaker.samples_played > RATE // 2, 10, "half a second of playback")
+        speaker.pause()
+        held = speaker.samples_played
+        await asyncio.sleep(0.3)
+        assert speaker.samples_played == held
+        speaker.resume()
+        finished = await asyncio.wait_for(speaker.wait_for_playout(), 20)
+        await asyncio.sleep(0.2)
+        heard = recorder.stop()
+        assert not finished.interrupted
+        assert finished.playback_position == pytest.approx(len(speech) / RATE)
+        if device_glitches(device_audio) == glitches:
+            break
+        print(f"attempt {attempt}: the sound server glitched during playback; playing again")
+    else:
+        pytest.fail("the sound server glitched in both attempts: the recording cannot be compared")
     # both halves were played, in order, with silence between them
     first, score_first = best_alignment(heard, speech[:held])
     second, score_second = best_alignment(heard, speech[held:])
