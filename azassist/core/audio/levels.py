@@ -72,6 +72,11 @@ class LevelMeter:
         if on_sound is not None:
             on_sound()
 
+    def add_silence(self, count: int) -> None:
+        """``add`` for ``count`` samples the caller knows are all zeros (nothing to scan)."""
+        with self._lock:
+            self._count += count
+
     def call_on_sound(self, callback: Callable[[], None] | None) -> None:
         """Call ``callback`` once (from whichever thread adds samples) when a block louder
         than QUIET_DBFS arrives, or now if one arrived since the last ``take``. None disarms."""

@@ -197,9 +197,12 @@ class AudioProcessor:
             samples[:] = (samples.astype(np.int32) * WARMUP_GAIN).astype(np.int16)
             self.ducked_frames += 1
 
-    def process_render(self, samples: np.ndarray, sample_rate: int, dac_time: float = 0.0) -> None:
+    def process_render(
+        self, samples: np.ndarray, sample_rate: int, dac_time: float = 0.0, *, silent: bool = False
+    ) -> None:
         """Note what the speaker plays (any block size, speaker thread). ``dac_time``: when
-        its first sample reaches the DAC, on PortAudio's stream clock (0 when unknown)."""
+        its first sample reaches the DAC, on PortAudio's stream clock (0 when unknown).
+        ``silent``: the caller knows the block is all zeros (it need not be scanned)."""
         if self._apm is None or not self._options.echo_cancellation:
             return
         with self._render_lock:
@@ -207,6 +210,14 @@ class AudioProcessor:
                 self._render_chunker = FrameChunker(sample_rate // 100)
                 self._render_rate = sample_rate
             pending = self._render_chunker.pending
+            frame_size = self._render_chunker.frame_size
+            if silent and not pending and not len(samples) % frame_size:
+                # the idle speaker's blocks: the same entries the general path below makes
+                zeros = self._silence.samples(sample_rate)
+                for index in range(len(samples) // frame_size):
+                    at = dac_time + index * frame_size / sample_rate if dac_time else 0.0
+                    self._render_queue.append((zeros, sample_rate, at))
+                return
             for index, chunk in enumerate(self._render_chunker.push(samples)):
                 at = dac_time + (index * len(chunk) - pending) / sample_rate if dac_time else 0.0
                 # the block is PortAudio's buffer: keep a copy, or the shared silence

@@ -341,8 +341,14 @@ class SpeakerOutput(AudioOutput):
                 self._call_on_loop(self._on_audible_underflow)
         self._last_block_audible = written > 0
         dac = time_info.outputBufferDacTime
-        self._processor.process_render(out, self._rate, dac if dac > 0 and abs(dac - time_info.currentTime) < 1.0 else 0.0)
-        self._meter.add(out)
+        silent = not written  # _fill zeroed the whole block: neither side needs to scan it
+        self._processor.process_render(
+            out, self._rate, dac if dac > 0 and abs(dac - time_info.currentTime) < 1.0 else 0.0, silent=silent
+        )
+        if silent:
+            self._meter.add_silence(len(out))
+        else:
+            self._meter.add(out)
 
     def _on_clock_block(self, out: np.ndarray) -> None:
         self._fill(out, dac_wall=time.time())
@@ -350,6 +356,9 @@ class SpeakerOutput(AudioOutput):
     def _fill(self, out: np.ndarray, *, dac_wall: float) -> int:
         """Fill one device block from the queue; note starts, ends and underruns. Returns
         how many samples came from the queue (the rest is silence)."""
+        if not self._queue:  # idle, most of the time: no lock, no bookkeeping (a segment
+            out.fill(0)  # queued right now is simply picked up by the next block)
+            return 0
         written = 0
         reports: list[_Report] = []
         target = int(self.jitter.target * self._rate)

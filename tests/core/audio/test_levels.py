@@ -26,6 +26,16 @@ def test_silent_blocks_count_towards_the_average() -> None:
     assert math.isclose(peak, to_dbfs(1000), abs_tol=0.01)
 
 
+def test_declared_silence_counts_like_added_zeros() -> None:
+    added, declared = LevelMeter(), LevelMeter()
+    tone = np.full(240, 1000, np.int16)
+    for meter in (added, declared):
+        meter.add(tone)
+    added.add(np.zeros(720, np.int16))
+    declared.add_silence(720)
+    assert declared.take() == added.take()
+
+
 def test_negative_full_scale_peak() -> None:
     meter = LevelMeter()
     meter.add(np.array([0, -32768, 5], np.int16))

@@ -235,12 +235,12 @@ async def test_a_starved_reply_grows_the_device_buffer_between_replies(
     real_render = processor.process_render
     stalled = False
 
-    def stall_once_mid_reply(samples: np.ndarray, rate: int, dac: float) -> None:
+    def stall_once_mid_reply(samples: np.ndarray, rate: int, dac: float, *, silent: bool = False) -> None:
         nonlocal stalled
         if not stalled and speaker.samples_played > RATE // 2:
             stalled = True
             time.sleep(0.25)  # far longer than the device buffer: PortAudio must run dry
-        real_render(samples, rate, dac)
+        real_render(samples, rate, dac, silent=silent)
 
     processor.process_render = stall_once_mid_reply  # type: ignore[method-assign]
     try:
