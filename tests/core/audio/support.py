@@ -12,6 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
+from azassist.core.audio.facade import DeviceAudioIO
 from azassist.core.audio.files import read_wav
 
 RATE = 24_000
@@ -145,13 +146,13 @@ def high_passed(samples: np.ndarray) -> np.ndarray:
     return np.concatenate(out)[: len(samples)]
 
 
-def device_glitches(audio: object) -> int:
-    """Overflows and underflows PortAudio reported on a DeviceAudioIO's streams so far.
+def device_glitches(audio: DeviceAudioIO) -> int:
+    """Overflows and underflows PortAudio reported on the audio's streams so far.
 
     A sound server that misses its deadline on a loaded 2-core machine (``ALSA lib pcm.c:
     underrun occurred``) cuts a gap into what the monitor records, whatever the code under
     test did. Tests that compare recorded signals sample-exactly play once more when this
     count moved, and say so; two glitched attempts in a row still fail.
     """
-    stats = audio.stats  # type: ignore[attr-defined]
+    stats = audio.stats
     return int(stats.input_overflows + stats.output_device_underflows)
