@@ -284,7 +284,7 @@ class AudioSettings(_Group):
         json_schema_extra=_apply("live"),
     )
     auto_gain: bool = Field(
-        True, title="Automatic gain", description="Evens out your microphone level",
+        True, title="Automatic gain", description="Evens out your microphone level (paused while the assistant speaks)",
         json_schema_extra=_apply("live"),
     )
 

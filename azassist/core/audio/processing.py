@@ -6,6 +6,14 @@ One processor is shared by both directions: the speaker callback feeds it what w
 works on exactly 10 ms frames, so both sides cut their blocks with ``FrameChunker``.
 The module's switches are fixed at construction; toggling a setting builds a new one and
 swaps the reference, which the audio threads pick up at their next frame.
+
+Automatic gain runs in a module of its own, after the canceller, and only while no played
+audio can be in the microphone: WebRTC's adaptive gain takes the canceller's residual echo
+for speech and raises it towards speaking level (measured on the virtual loopback: with
+gain on in the same module, echo reduction fell from 81-85 dB to as low as 4 dB in some
+runs, the assistant's voice back at full level in bursts, enough for the service's VAD to
+hear the user barge in). Held back while the assistant speaks, the gain neither adapts to
+nor amplifies its echo.
 """
 
 from __future__ import annotations
@@ -110,10 +118,6 @@ class ProcessingOptions:
     auto_gain: bool = True
     high_pass_filter: bool = True
 
-    @property
-    def any(self) -> bool:
-        return self.echo_cancellation or self.noise_suppression or self.auto_gain or self.high_pass_filter
-
 
 class AudioProcessor:
     """Owns the APM; safe to call from the two audio threads and to reconfigure from the loop."""
@@ -121,6 +125,8 @@ class AudioProcessor:
     def __init__(self, options: ProcessingOptions | None = None) -> None:
         self._options = options or ProcessingOptions()
         self._apm: rtc.AudioProcessingModule | None = self._build(self._options)
+        self._gain: rtc.AudioProcessingModule | None = self._build_gain(self._options)
+        self.gain_held_frames = 0
         self._render_lock = threading.Lock()
         self._render_chunker: FrameChunker | None = None
         self._render_rate = 0
@@ -137,14 +143,18 @@ class AudioProcessor:
 
     @staticmethod
     def _build(options: ProcessingOptions) -> rtc.AudioProcessingModule | None:
-        if not options.any:
+        if not (options.echo_cancellation or options.noise_suppression or options.high_pass_filter):
             return None
         return rtc.AudioProcessingModule(
             echo_cancellation=options.echo_cancellation,
             noise_suppression=options.noise_suppression,
             high_pass_filter=options.high_pass_filter,
-            auto_gain_control=options.auto_gain,
         )
+
+    @staticmethod
+    def _build_gain(options: ProcessingOptions) -> rtc.AudioProcessingModule | None:
+        """The gain stage: its own module, so it never sees the canceller's frames mid-echo."""
+        return rtc.AudioProcessingModule(auto_gain_control=True) if options.auto_gain else None
 
     @property
     def options(self) -> ProcessingOptions:
@@ -156,6 +166,7 @@ class AudioProcessor:
             return
         self._options = options
         self._apm = self._build(options)
+        self._gain = self._build_gain(options)
         self._delay_ms = -1
         self._warmup_left = WARMUP_SECONDS
         log.info("audio processing: %s", options)
@@ -182,20 +193,32 @@ class AudioProcessor:
         one thread otherwise looks like a jump of the echo delay, and the canceller lets the
         echo through while it re-converges).
         """
-        apm = self._apm
-        if apm is None:
-            return
-        self._feed_render(apm, adc_time)
-        try:
-            apm.process_stream(frame)
-            self.capture_frames += 1
-        except RuntimeError:
-            log.debug("capture frame rejected by the audio processor", exc_info=True)
-            return
-        if self._warmup_left > 0 and self._far_quiet_frames < FAR_ACTIVE_FRAMES:
+        apm, gain = self._apm, self._gain
+        if apm is not None:
+            self._feed_render(apm, adc_time)
+            try:
+                apm.process_stream(frame)
+                self.capture_frames += 1
+            except RuntimeError:
+                log.debug("capture frame rejected by the audio processor", exc_info=True)
+                return
+        if gain is not None:
+            if self.far_end_active:
+                self.gain_held_frames += 1
+            else:
+                try:
+                    gain.process_stream(frame)
+                except RuntimeError:
+                    log.debug("capture frame rejected by the gain stage", exc_info=True)
+        if self._warmup_left > 0 and self.far_end_active:
             samples = np.frombuffer(frame.data, dtype=np.int16)  # APM made it writable
             samples[:] = (samples.astype(np.int32) * WARMUP_GAIN).astype(np.int16)
             self.ducked_frames += 1
+
+    @property
+    def far_end_active(self) -> bool:
+        """Played audio may still be in the microphone (it was heard in the last 300 ms)."""
+        return self._far_quiet_frames < FAR_ACTIVE_FRAMES
 
     def process_render(
         self, samples: np.ndarray, sample_rate: int, dac_time: float = 0.0, *, silent: bool = False

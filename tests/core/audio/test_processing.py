@@ -1,11 +1,19 @@
-"""The echo canceller's render side without devices: the speaker's idle blocks, which it
-declares silent, are handed over exactly as the general path hands over scanned silence."""
+"""The audio processor without devices: the speaker's idle blocks, which it declares silent,
+are handed over exactly as the general path hands over scanned silence; and the automatic
+gain stage, which raises a quiet voice but is held while played audio can be in the
+microphone."""
 
 from __future__ import annotations
 
-import numpy as np
+from pathlib import Path
 
-from azassist.core.audio.processing import AudioProcessor
+import numpy as np
+import pytest
+
+from azassist.core.audio.files import read_wav
+from azassist.core.audio.memory import int16_frame
+from azassist.core.audio.processing import FAR_ACTIVE_FRAMES, FAR_ACTIVE_PEAK, AudioProcessor, ProcessingOptions
+from tests.core.audio.support import make_speech
 
 RATE = 24_000
 FRAME = RATE // 100
@@ -45,3 +53,72 @@ def test_unknown_dac_times_stay_unknown() -> None:
     scanned.process_render(np.zeros(480, np.int16), RATE, 0.0)
     declared.process_render(np.zeros(480, np.int16), RATE, 0.0, silent=True)
     assert render_queue(declared) == render_queue(scanned) == [(FRAME, RATE, 0.0, True)] * 2
+
+
+GAIN_ONLY = ProcessingOptions(False, False, auto_gain=True, high_pass_filter=False)
+
+
+@pytest.fixture(scope="module")
+def voice(tmp_path_factory: pytest.TempPathFactory) -> np.ndarray:
+    directory: Path = tmp_path_factory.mktemp("voice")
+    speech = read_wav(make_speech(directory, "Could you tell me what the weather will be like tomorrow?"))
+    return speech[: len(speech) // FRAME * FRAME]  # whole 10 ms frames
+
+
+def level_dbfs(samples: np.ndarray) -> float:
+    return 10 * float(np.log10(np.mean(samples.astype(np.float64) ** 2) + 1e-9)) - 90.3
+
+
+def capture(processor: AudioProcessor, near: np.ndarray, far: np.ndarray | None = None) -> np.ndarray:
+    """Run ``near`` through the processor frame by frame, ``far`` played alongside (10 ms
+    frames, no clock times: each played frame reaches the canceller before its capture)."""
+    out = []
+    for index in range(len(near) // FRAME):
+        if far is not None:
+            processor.process_render(far[index * FRAME : (index + 1) * FRAME], RATE)
+        frame = int16_frame(near[index * FRAME : (index + 1) * FRAME].copy(), RATE)
+        processor.process_capture(frame)
+        out.append(np.frombuffer(frame.data, dtype=np.int16).copy())
+    return np.concatenate(out)
+
+
+def test_automatic_gain_raises_a_quiet_voice(voice: np.ndarray) -> None:
+    quiet = (voice * 0.03).astype(np.int16)  # about 30 dB under a normal speaking level
+    out = capture(AudioProcessor(GAIN_ONLY), np.concatenate([quiet, quiet]))
+    second_pass = slice(len(quiet), None)  # the gain has adapted by then
+    assert level_dbfs(out[second_pass]) > level_dbfs(quiet) + 15
+
+
+def test_automatic_gain_is_held_while_the_assistant_speaks(voice: np.ndarray) -> None:
+    """While played audio can be in the microphone the gain stage neither adapts nor applies:
+    the user's quiet voice leaves exactly as the canceller left it (with gain on in the
+    canceller's own module, WebRTC raised the residual echo towards speaking level)."""
+    options = ProcessingOptions(echo_cancellation=True, noise_suppression=False, auto_gain=True)
+    held, reference = AudioProcessor(options), AudioProcessor(ProcessingOptions(True, False, False))
+    quiet = (voice * 0.03).astype(np.int16)
+    assistant = np.roll(voice, len(voice) // 3)  # another stretch of speech, loud, playing meanwhile
+    with_gain = capture(held, quiet, assistant)
+    without_gain = capture(reference, quiet, assistant)
+    frames = len(quiet) // FRAME
+    heard = [np.abs(assistant[i * FRAME : (i + 1) * FRAME]).max() > FAR_ACTIVE_PEAK for i in range(frames)]
+    # held: a frame with the assistant audible in it or in the 300 ms before (its echo's way back)
+    held_frames = [any(heard[max(0, i - FAR_ACTIVE_FRAMES + 1) : i + 1]) for i in range(frames)]
+    assert held.gain_held_frames == sum(held_frames) > frames // 2
+    held_samples = np.repeat(held_frames, FRAME)
+    np.testing.assert_array_equal(with_gain[held_samples], without_gain[held_samples])
+
+    # the assistant stops: once its echo path has drained, the gain stage takes over again
+    silence = np.zeros(FAR_ACTIVE_FRAMES * FRAME, np.int16)
+    capture(held, silence, silence)
+    assert not held.far_end_active
+    drained = held.gain_held_frames
+    after = capture(held, np.concatenate([quiet, quiet]))
+    assert held.gain_held_frames == drained  # no more frames held
+    assert level_dbfs(after[len(quiet) :]) > level_dbfs(quiet) + 15
+
+
+def test_switching_automatic_gain_off_removes_the_stage(voice: np.ndarray) -> None:
+    processor = AudioProcessor(GAIN_ONLY)
+    processor.configure(ProcessingOptions(False, False, auto_gain=False, high_pass_filter=False))
+    quiet = (voice * 0.03).astype(np.int16)
+    np.testing.assert_array_equal(capture(processor, quiet), quiet)
