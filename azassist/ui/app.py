@@ -22,7 +22,7 @@ from PySide6.QtWidgets import QApplication, QWidget
 from azassist import __version__
 from azassist.core.paths import AppPaths
 from azassist.ui.resources import app_icon
-from azassist.ui.theme import apply_theme
+from azassist.ui.theme import apply_theme, style_arguments, style_chosen
 
 if TYPE_CHECKING:
     from azassist.core.settings import LoadResult
@@ -39,7 +39,8 @@ def create_application(argv: list[str] | None = None) -> QApplication:
     else:
         # Exact fractional scaling (125 %, 150 %) instead of rounding to whole pixels.
         QGuiApplication.setHighDpiScaleFactorRoundingPolicy(Qt.HighDpiScaleFactorRoundingPolicy.PassThrough)
-        app = QApplication(argv if argv is not None else sys.argv[:1])
+        app = QApplication([*(argv if argv is not None else sys.argv[:1]), *style_arguments()])
+        style_chosen(app)
     app.setApplicationName("azassist")
     app.setApplicationDisplayName("azassist")
     app.setApplicationVersion(__version__)

@@ -419,6 +419,7 @@ class MainWindow(QMainWindow):
             QTimer.singleShot(300, self._warm_up)
 
     def _warm_up(self) -> None:
+        self.transcript.warm_up()
         self.statusBar().showMessage("Loading the voice engine…", 3000)
         try:
             import azassist.core.engine  # noqa: F401

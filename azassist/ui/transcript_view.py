@@ -137,7 +137,8 @@ class TranscriptView(QTextEdit):
 
     def resizeEvent(self, event: QEvent) -> None:  # type: ignore[override]
         super().resizeEvent(event)  # type: ignore[arg-type]
-        self._place_jump_button()
+        if self._jump.isVisible():  # placed when shown; see warm_up for why not before
+            self._place_jump_button()
 
     def _place_jump_button(self) -> None:
         self._jump.adjustSize()
@@ -245,8 +246,21 @@ class TranscriptView(QTextEdit):
             fmt.setTopMargin(_GAP + _PADDING)
         return fmt
 
+    def warm_up(self) -> None:
+        """Pay PySide's one-time cost of wrapping the viewport now, not at the first message.
+
+        The first time PySide wraps a C++-made plain QWidget (QTextEdit's own viewport), it
+        creates every QtWidgets class to find the type: 10-16 ms, measured. So nothing
+        before the window's first paint asks for the viewport (an empty transcript paints
+        no bubbles, a hidden button is not placed), and start-up calls this after it.
+        """
+        self.viewport()
+
     def paintEvent(self, event: QPaintEvent) -> None:  # type: ignore[override]
         """Rounded, tinted bubbles behind each turn, then the text on top."""
+        if not self.entries:
+            super().paintEvent(event)
+            return
         painter = QPainter(self.viewport())
         painter.setRenderHint(QPainter.RenderHint.Antialiasing)
         painter.setPen(Qt.PenStyle.NoPen)

@@ -97,6 +97,10 @@ RUN_CONFIGURED = textwrap.dedent(
         seen["endpoint"] = self.endpoint_label.text()
         seen["page"] = "conversation" if self.pages.currentWidget() is self.conversation_page else "welcome"
         seen["banner"] = "" if self.banner.isHidden() else self.banner.message.text()
+        from PySide6.QtWidgets import QApplication
+        style = QApplication.style()  # the style sheet's style, over the one chosen at construction
+        seen["style"] = [item.metaObject().className() for item in (style, *style.children())]
+        seen["arguments"] = QApplication.arguments()
         QTimer.singleShot(50, self.quit)
     main_window.MainWindow.finish_start_up = finished
     seen["exit"] = main(["--config-dir", sys.argv[1]])
@@ -126,6 +130,7 @@ def test_a_configured_start_paints_the_window_before_settings_keyring_and_loop(t
     assert seen["state_at_first_show"] == "Starting…" and seen["toolbar_at_first_show"]
     assert seen["state"] == "Disconnected" and seen["endpoint"] == "gpt-realtime @ 127.0.0.1"
     assert seen["page"] == "conversation" and seen["banner"] == ""
+    assert "QFusionStyle" in seen["style"] and "-style" not in seen["arguments"]  # Qt took its argument
     assert seen["exit"] == 0
 
 

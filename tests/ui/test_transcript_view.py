@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 
+from PySide6.QtCore import QPoint
 from PySide6.QtGui import QColor, QGuiApplication, QPalette
 from PySide6.QtWidgets import QApplication
 from pytestqt.qtbot import QtBot
@@ -106,6 +107,29 @@ def test_follows_new_text_until_scrolled_up_then_resumes_at_the_bottom(qtbot: Qt
     view.show_assistant("later", "and another one " * 10, final=True)
     QApplication.processEvents()
     assert bar.value() == bar.maximum()
+
+
+def test_the_jump_button_keeps_to_the_bottom_right_corner_while_shown(qtbot: QtBot) -> None:
+    """Placed when shown and on every resize while shown (not while hidden: see warm_up)."""
+    view = make_view(qtbot)
+    for n in range(60):
+        view.show_assistant(f"a{n}", f"answer {n} " * 8, final=True)
+    QApplication.processEvents()
+    view.verticalScrollBar().setValue(view.verticalScrollBar().maximum() // 2)
+    assert view._jump.isVisible()
+    for width, height in ((700, 500), (520, 330)):
+        view.resize(width, height)
+        QApplication.processEvents()
+        assert view._jump.geometry().bottomRight() == view.viewport().geometry().bottomRight() - QPoint(13, 13)
+
+
+def test_an_empty_transcript_paints_its_plain_background(qtbot: QtBot) -> None:
+    view = make_view(qtbot)
+    image = view.grab().toImage()
+    assert image.pixelColor(image.width() // 2, image.height() // 2) == view.palette().color(QPalette.ColorRole.Base)
+    view.warm_up()
+    view.show_user("u1", "hello", final=True)
+    assert not view.grab().toImage().isNull()
 
 
 def test_text_is_selectable_and_copies_to_the_clipboard(qtbot: QtBot) -> None:
