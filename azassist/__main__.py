@@ -68,11 +68,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     paths: AppPaths = resolve_paths(options.config_dir).ensure()
     if options.config_dir:
         os.environ[CONFIG_DIR_ENV] = str(paths.config_dir)  # child processes follow
-    from azassist.core.logs import setup_logging
 
-    setup_logging(paths, options.log_level, console=options.command in {"talk", "simulator"} and options.log_level == "DEBUG")
-    logging.getLogger(__name__).info("azassist %s starting: %s", __version__, options.command)
+    def start_logging() -> None:
+        from azassist.core.logs import setup_logging
 
+        console = options.command in {"talk", "simulator"} and options.log_level == "DEBUG"
+        setup_logging(paths, options.log_level, console=console)
+        logging.getLogger(__name__).info("azassist %s starting: %s", __version__, options.command)
+
+    if options.command != "run":  # the window starts it after its first paint
+        start_logging()
     if options.command == "talk":
         from azassist.core.talk import main as talk_main
 
@@ -90,7 +95,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     from azassist.ui.app import run_gui
 
-    return run_gui(paths, demo=options.demo)  # it reads the settings after the first paint
+    # it reads the settings, and starts the log, after the first paint
+    return run_gui(paths, demo=options.demo, start_logging=start_logging)
 
 
 if __name__ == "__main__":

@@ -53,17 +53,16 @@ def test_when_unsure_about_the_tray_there_is_no_early_window(tmp_path: Path) -> 
 
 
 def test_the_first_paint_does_not_import_what_it_does_not_draw() -> None:
-    """pydantic, qasync and asyncio come after the window is painted. (platformdirs and
-    logging.handlers do load before it: where files live and the log are needed first.)"""
+    """pydantic, qasync, asyncio and the rotating log handler come after the window is
+    painted. (platformdirs does load before it: where files live is needed first.)"""
     import subprocess
     import sys
 
     probe = (
         "import sys\n"
         "from azassist.core.paths import resolve_paths\n"
-        "from azassist.core.logs import setup_logging\n"
         "import azassist.ui.app, azassist.ui.main_window\n"
-        "print(' '.join(sorted(m for m in ('pydantic', 'qasync', 'asyncio')"
+        "print(' '.join(sorted(m for m in ('pydantic', 'qasync', 'asyncio', 'logging.handlers')"
         " if m in sys.modules)))\n"
     )
     result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, cwd=REPO, check=True,

@@ -85,7 +85,7 @@ RUN_CONFIGURED = textwrap.dedent(
     seen = {"imported_with_the_window_module": sorted(name for name in ("pydantic", "keyring", "qasync", "asyncio") if name in sys.modules)}
     show = main_window.MainWindow.showEvent
     def first_show(self, event):
-        seen.setdefault("loaded_at_first_show", sorted(name for name in ("pydantic", "keyring", "qasync", "livekit") if name in sys.modules))
+        seen.setdefault("loaded_at_first_show", sorted(name for name in ("pydantic", "keyring", "qasync", "livekit", "logging.handlers") if name in sys.modules))
         seen.setdefault("state_at_first_show", self.state_pill.text())
         seen.setdefault("toolbar_at_first_show", not self.toolbar.isHidden())
         show(self, event)
@@ -132,6 +132,8 @@ def test_a_configured_start_paints_the_window_before_settings_keyring_and_loop(t
     assert seen["page"] == "conversation" and seen["banner"] == ""
     assert "QFusionStyle" in seen["style"] and "-style" not in seen["arguments"]  # Qt took its argument
     assert seen["exit"] == 0
+    log = (tmp_path / "profile" / "logs" / "azassist.log").read_text()  # started right after the paint
+    assert "starting: run" in log and "window painted" in log
 
 
 @pytest.mark.timeout(90)
