@@ -49,6 +49,47 @@ def _stream_time(value: float, now: float) -> float:
     return value if value > 0 and abs(now - value) < 1.0 else 0.0
 
 
+# How far PortAudio's reported capture time may stray from the sample count before the count
+# is re-anchored on it (a suspended device, or a microphone on another clock drifting away).
+REANCHOR_SECONDS = 0.25
+
+
+class SampleClock:
+    """When each block of a capture stream began, counted from its samples (audio thread).
+
+    PortAudio reports a capture time with every block. On PulseAudio's ALSA plugin those
+    times wandered by up to 45 ms within 10 s in some runs while the sample count stayed
+    exact; aligned by them, the played audio reached the echo canceller at a moving offset,
+    which it took for a moving echo path and let the echo through (22-51 dB of reduction
+    instead of about 84 dB, in 3 of 8 runs of the echo benchmark; replaying the recorded
+    runs with counted times gave 83-84 dB in all). So the first reported time anchors the
+    count, and a lost block or a reported time beyond REANCHOR_SECONDS anchors it anew.
+    """
+
+    def __init__(self) -> None:
+        self._anchor = 0.0
+        self._rate = 0  # 0: not anchored
+        self._counted = 0  # samples since the anchor
+        self.anchors = 0
+
+    def reset(self) -> None:
+        """A new stream: the next block anchors the count."""
+        self._rate = 0
+
+    def block_time(self, reported: float, samples: int, rate: int, *, lost: bool = False) -> float:
+        """The start of a block of ``samples`` at ``rate``; 0 when no time is reported.
+        ``lost``: input was dropped before this block (an overflow), so the count broke."""
+        if not reported:
+            self._rate = 0
+            return 0.0
+        counted = self._anchor + self._counted / self._rate if self._rate == rate else reported
+        if self._rate != rate or lost or abs(reported - counted) > REANCHOR_SECONDS:
+            self._anchor, self._rate, self._counted, counted = reported, rate, 0, reported
+            self.anchors += 1
+        self._counted += samples
+        return counted
+
+
 def _joined(frames: list[rtc.AudioFrame]) -> rtc.AudioFrame:
     """One frame holding ``frames`` back to back (same rate, mono)."""
     data = b"".join(frame.data for frame in frames)
@@ -75,6 +116,7 @@ class MicrophoneInput(AudioInput):
         self._echo_delay = echo_delay  # the speaker's output latency, for the echo canceller
         self.stream = DeviceStream("input", self._on_block, on_lost=on_lost, block_seconds=INPUT_BLOCK_SECONDS)
         self._chunker = FrameChunker(FRAME_SAMPLES)
+        self.clock = SampleClock()
         self._resampler: rtc.AudioResampler | None = None
         self._queue: collections.deque[rtc.AudioFrame] = collections.deque()
         self._batch = 0  # samples per delivered frame; 0: one frame per device block
@@ -100,6 +142,7 @@ class MicrophoneInput(AudioInput):
         self._loop = asyncio.get_running_loop()
         self.stream.close()
         self._chunker.reset()
+        self.clock.reset()
         opened = self.stream.open(device, rate=rate)
         self._resampler = rtc.AudioResampler(opened, SAMPLE_RATE) if opened != SAMPLE_RATE else None
 
@@ -146,7 +189,9 @@ class MicrophoneInput(AudioInput):
         if status.input_overflow:
             self.overflows += 1
         self.input_latency = max(0.0, time_info.currentTime - time_info.inputBufferAdcTime)
-        block_adc = _stream_time(time_info.inputBufferAdcTime, time_info.currentTime)
+        reported = _stream_time(time_info.inputBufferAdcTime, time_info.currentTime)
+        lost = bool(status.input_overflow)
+        block_adc = self.clock.block_time(reported, len(indata), self.stream.rate, lost=lost)
         # with capture times the echo canceller's inputs are aligned on the stream clock, so
         # only the acoustic path is left; without them it needs the devices' latencies
         self._processor.set_stream_delay(0.0 if block_adc else self.input_latency + self._echo_delay())
