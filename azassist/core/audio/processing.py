@@ -120,7 +120,8 @@ class ProcessingOptions:
 
 
 class AudioProcessor:
-    """Owns the APM; safe to call from the two audio threads and to reconfigure from the loop."""
+    """Owns the canceller's module and the gain's; safe to call from the two audio threads and to
+    reconfigure from the loop."""
 
     def __init__(self, options: ProcessingOptions | None = None) -> None:
         self._options = options or ProcessingOptions()
