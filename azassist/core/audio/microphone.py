@@ -50,8 +50,12 @@ def _stream_time(value: float, now: float) -> float:
 
 
 # How far PortAudio's reported capture time may stray from the sample count before the count
-# is re-anchored on it (a suspended device, or a microphone on another clock drifting away).
+# is re-anchored on it (a suspended device came back, blocks were lost unreported).
 REANCHOR_SECONDS = 0.25
+# How slowly the count follows the reported times: a microphone on another clock than the
+# speaker (a USB webcam's, say) drifts by up to ~100 ppm, which this tracks to within a few
+# ms, while a wander of tens of ms over seconds moves it by a few ms at most.
+STEER_SECONDS = 60.0
 
 
 class SampleClock:
@@ -63,7 +67,8 @@ class SampleClock:
     which it took for a moving echo path and let the echo through (22-51 dB of reduction
     instead of about 84 dB, in 3 of 8 runs of the echo benchmark; replaying the recorded
     runs with counted times gave 83-84 dB in all). So the first reported time anchors the
-    count, and a lost block or a reported time beyond REANCHOR_SECONDS anchors it anew.
+    count, which follows the reported times only slowly (STEER_SECONDS), and a lost block or
+    a reported time beyond REANCHOR_SECONDS anchors it anew.
     """
 
     def __init__(self) -> None:
@@ -86,6 +91,8 @@ class SampleClock:
         if self._rate != rate or lost or abs(reported - counted) > REANCHOR_SECONDS:
             self._anchor, self._rate, self._counted, counted = reported, rate, 0, reported
             self.anchors += 1
+        else:  # follow a real clock drift, not the wander
+            self._anchor += (reported - counted) * samples / rate / STEER_SECONDS
         self._counted += samples
         return counted
 

@@ -30,8 +30,20 @@ def wander(block: int) -> float:
 
 def test_times_follow_the_sample_count_not_the_reported_wander() -> None:
     clock = SampleClock()
-    times = [clock.block_time(START + k * 0.02 + wander(k), 480, RATE) for k in range(300)]
-    assert times == pytest.approx([START + wander(0) + k * 0.02 for k in range(300)], abs=1e-9)
+    times = [clock.block_time(START + k * 0.02 + wander(k), 480, RATE) for k in range(1000)]
+    counted = [START + k * 0.02 for k in range(1000)]
+    assert max(abs(a - b) for a, b in zip(times, counted, strict=True)) < 0.003  # the wander: 45 ms
+    assert clock.anchors == 1
+
+
+def test_times_follow_another_clock_drifting_away() -> None:
+    """A microphone 100 ppm fast against the stream clock, for half an hour: followed to
+    within a few ms, never re-anchored (each re-anchoring moves the echo path at once)."""
+    clock = SampleClock()
+    blocks = 30 * 60 * 50
+    errors = [clock.block_time(START + k * 0.02 * (1 + 100e-6), 480, RATE) - (START + k * 0.02 * (1 + 100e-6))
+              for k in range(blocks)]
+    assert max(abs(error) for error in errors[blocks // 10 :]) < 0.01
     assert clock.anchors == 1
 
 
@@ -102,5 +114,5 @@ def test_wandering_reported_times_let_the_echo_through_and_counted_times_do_not(
 
     exact = echo_reduction_db(voice, lambda _index, true_time: true_time)
     assert exact > 40
-    assert echo_reduction_db(voice, counted) == exact  # anchored where the wander starts: the true times
+    assert echo_reduction_db(voice, counted) > exact - 3  # the wander followed by a few ms at most
     assert echo_reduction_db(voice, reported) < exact - 20  # measured: 57 dB exact, 26 dB wandering
