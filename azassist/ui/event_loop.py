@@ -4,8 +4,9 @@ qasync runs every ``call_soon`` on a Qt timer of its own (start, fire, kill, and
 ``iscoroutinefunction`` check on the way in), and every timer event crosses from Qt into
 Python. A connected, listening window made about a hundred of those calls a second (the
 microphone's wake-ups, task wake-ups, the plugin's send task), and that bookkeeping was the
-largest single cost on its main thread while idle. Here ready callbacks wait in a FIFO queue and one zero-length Qt timer runs them all,
-as asyncio's own loop does; timed callbacks (``call_later``/``call_at``) stay qasync's.
+largest single cost on its main thread while idle. Here ready callbacks wait in a FIFO
+queue and one zero-length Qt timer runs them all, as asyncio's own loop does; timed
+callbacks (``call_later``/``call_at``) stay qasync's.
 """
 
 from __future__ import annotations

@@ -21,6 +21,7 @@ from __future__ import annotations
 import collections
 import logging
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -111,6 +112,17 @@ class _Silence:
         return frame
 
 
+def _processed(step: Callable[[rtc.AudioFrame], None], frame: rtc.AudioFrame, direction: str) -> bool:
+    """Run one WebRTC step on ``frame``; a frame it rejects is logged and skipped, never raised
+    into the audio thread."""
+    try:
+        step(frame)
+    except RuntimeError:
+        log.debug("%s frame rejected by the audio processor", direction, exc_info=True)
+        return False
+    return True
+
+
 @dataclass(frozen=True)
 class ProcessingOptions:
     echo_cancellation: bool = True
@@ -197,20 +209,13 @@ class AudioProcessor:
         apm, gain = self._apm, self._gain
         if apm is not None:
             self._feed_render(apm, adc_time)
-            try:
-                apm.process_stream(frame)
-                self.capture_frames += 1
-            except RuntimeError:
-                log.debug("capture frame rejected by the audio processor", exc_info=True)
+            if not _processed(apm.process_stream, frame, "capture"):
                 return
-        if gain is not None:
-            if self.far_end_active:
-                self.gain_held_frames += 1
-            else:
-                try:
-                    gain.process_stream(frame)
-                except RuntimeError:
-                    log.debug("capture frame rejected by the gain stage", exc_info=True)
+            self.capture_frames += 1
+        if gain is not None and self.far_end_active:
+            self.gain_held_frames += 1
+        elif gain is not None:
+            _processed(gain.process_stream, frame, "capture (gain)")
         if self._warmup_left > 0 and self.far_end_active:
             samples = np.frombuffer(frame.data, dtype=np.int16)  # APM made it writable
             samples[:] = (samples.astype(np.int32) * WARMUP_GAIN).astype(np.int16)
@@ -276,8 +281,5 @@ class AudioProcessor:
                 self._warmup_left -= len(chunk) / rate
         elif self._far_quiet_frames < FAR_ACTIVE_FRAMES:
             self._far_quiet_frames += 1
-        try:
-            apm.process_reverse_stream(frame)
+        if _processed(apm.process_reverse_stream, frame, "render"):
             self.render_frames += 1
-        except RuntimeError:
-            log.debug("render frame rejected by the audio processor", exc_info=True)

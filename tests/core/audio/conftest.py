@@ -39,6 +39,15 @@ def speech(speech_wav: Path) -> np.ndarray:
     return read_wav(speech_wav)
 
 
+@pytest.fixture(scope="session")
+def assistant_voice(tmp_path_factory: pytest.TempPathFactory) -> np.ndarray:
+    """About five seconds of the assistant speaking, cut to whole 10 ms frames (the audio
+    processor's unit), for the tests that drive the processor without devices."""
+    text = "I am the assistant, and I keep talking for a while so the echo canceller has work to do."
+    voice = read_wav(make_speech(tmp_path_factory.mktemp("voice"), text, name="voice"))
+    return voice[: len(voice) // 240 * 240]
+
+
 @pytest.fixture
 def audio_events() -> list[EngineEvent]:
     return []

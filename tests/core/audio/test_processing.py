@@ -5,15 +5,12 @@ microphone."""
 
 from __future__ import annotations
 
-from pathlib import Path
 
 import numpy as np
 import pytest
 
-from azassist.core.audio.files import read_wav
 from azassist.core.audio.memory import int16_frame
 from azassist.core.audio.processing import FAR_ACTIVE_FRAMES, FAR_ACTIVE_PEAK, AudioProcessor, ProcessingOptions
-from tests.core.audio.support import make_speech
 
 RATE = 24_000
 FRAME = RATE // 100
@@ -58,13 +55,6 @@ def test_unknown_dac_times_stay_unknown() -> None:
 GAIN_ONLY = ProcessingOptions(False, False, auto_gain=True, high_pass_filter=False)
 
 
-@pytest.fixture(scope="module")
-def voice(tmp_path_factory: pytest.TempPathFactory) -> np.ndarray:
-    directory: Path = tmp_path_factory.mktemp("voice")
-    speech = read_wav(make_speech(directory, "Could you tell me what the weather will be like tomorrow?"))
-    return speech[: len(speech) // FRAME * FRAME]  # whole 10 ms frames
-
-
 def level_dbfs(samples: np.ndarray) -> float:
     return 10 * float(np.log10(np.mean(samples.astype(np.float64) ** 2) + 1e-9)) - 90.3
 
@@ -82,21 +72,21 @@ def capture(processor: AudioProcessor, near: np.ndarray, far: np.ndarray | None 
     return np.concatenate(out)
 
 
-def test_automatic_gain_raises_a_quiet_voice(voice: np.ndarray) -> None:
-    quiet = (voice * 0.03).astype(np.int16)  # about 30 dB under a normal speaking level
+def test_automatic_gain_raises_a_quiet_voice(assistant_voice: np.ndarray) -> None:
+    quiet = (assistant_voice * 0.03).astype(np.int16)  # about 30 dB under a normal speaking level
     out = capture(AudioProcessor(GAIN_ONLY), np.concatenate([quiet, quiet]))
     second_pass = slice(len(quiet), None)  # the gain has adapted by then
     assert level_dbfs(out[second_pass]) > level_dbfs(quiet) + 15
 
 
-def test_automatic_gain_is_held_while_the_assistant_speaks(voice: np.ndarray) -> None:
+def test_automatic_gain_is_held_while_the_assistant_speaks(assistant_voice: np.ndarray) -> None:
     """While played audio can be in the microphone the gain stage neither adapts nor applies:
     the user's quiet voice leaves exactly as the canceller left it (with gain on in the
     canceller's own module, WebRTC raised the residual echo towards speaking level)."""
     options = ProcessingOptions(echo_cancellation=True, noise_suppression=False, auto_gain=True)
     held, reference = AudioProcessor(options), AudioProcessor(ProcessingOptions(True, False, False))
-    quiet = (voice * 0.03).astype(np.int16)
-    assistant = np.roll(voice, len(voice) // 3)  # another stretch of speech, loud, playing meanwhile
+    quiet = (assistant_voice * 0.03).astype(np.int16)
+    assistant = np.roll(assistant_voice, len(assistant_voice) // 3)  # another stretch of speech, loud, playing meanwhile
     with_gain = capture(held, quiet, assistant)
     without_gain = capture(reference, quiet, assistant)
     frames = len(quiet) // FRAME
@@ -117,8 +107,8 @@ def test_automatic_gain_is_held_while_the_assistant_speaks(voice: np.ndarray) ->
     assert level_dbfs(after[len(quiet) :]) > level_dbfs(quiet) + 15
 
 
-def test_switching_automatic_gain_off_removes_the_stage(voice: np.ndarray) -> None:
+def test_switching_automatic_gain_off_removes_the_stage(assistant_voice: np.ndarray) -> None:
     processor = AudioProcessor(GAIN_ONLY)
     processor.configure(ProcessingOptions(False, False, auto_gain=False, high_pass_filter=False))
-    quiet = (voice * 0.03).astype(np.int16)
+    quiet = (assistant_voice * 0.03).astype(np.int16)
     np.testing.assert_array_equal(capture(processor, quiet), quiet)

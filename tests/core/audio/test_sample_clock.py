@@ -7,16 +7,13 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from pathlib import Path
 
 import numpy as np
 import pytest
 
-from azassist.core.audio.files import read_wav
 from azassist.core.audio.memory import int16_frame
 from azassist.core.audio.microphone import REANCHOR_SECONDS, SampleClock
 from azassist.core.audio.processing import AudioProcessor, ProcessingOptions
-from tests.core.audio.support import make_speech
 
 RATE = 24_000
 FRAME = RATE // 100
@@ -68,14 +65,6 @@ def test_no_reported_time_gives_none_and_the_next_one_anchors() -> None:
     assert clock.anchors == 2
 
 
-@pytest.fixture(scope="module")
-def voice(tmp_path_factory: pytest.TempPathFactory) -> np.ndarray:
-    directory: Path = tmp_path_factory.mktemp("voice")
-    text = "I am the assistant, and I keep talking for a while so the echo canceller has work to do."
-    speech = read_wav(make_speech(directory, text))
-    return speech[: len(speech) // FRAME * FRAME]
-
-
 def echo_reduction_db(voice: np.ndarray, capture_time: Callable[[int, float], float]) -> float:
     """The assistant's voice played and heard back 40 ms later at half level; the processor is
     given each microphone frame with ``capture_time(index, true time)``. Returns how far the
@@ -101,7 +90,7 @@ def echo_reduction_db(voice: np.ndarray, capture_time: Callable[[int, float], fl
     return 10 * math.log10(np.mean(heard[second_half].astype(np.float64) ** 2) / max(np.mean(residual**2), 1e-9))
 
 
-def test_wandering_reported_times_let_the_echo_through_and_counted_times_do_not(voice: np.ndarray) -> None:
+def test_wandering_reported_times_let_the_echo_through_and_counted_times_do_not(assistant_voice: np.ndarray) -> None:
     """Why the clock exists, on WebRTC's real canceller: the same audio, aligned by reported
     times that wander, then by the clock's counted times."""
     def reported(index: int, true_time: float) -> float:
@@ -112,7 +101,7 @@ def test_wandering_reported_times_let_the_echo_through_and_counted_times_do_not(
     def counted(index: int, true_time: float) -> float:
         return clock.block_time(reported(index, true_time), FRAME, RATE)
 
-    exact = echo_reduction_db(voice, lambda _index, true_time: true_time)
+    exact = echo_reduction_db(assistant_voice, lambda _index, true_time: true_time)
     assert exact > 40
-    assert echo_reduction_db(voice, counted) > exact - 3  # the wander followed by a few ms at most
-    assert echo_reduction_db(voice, reported) < exact - 20  # measured: 57 dB exact, 26 dB wandering
+    assert echo_reduction_db(assistant_voice, counted) > exact - 3  # the wander followed by a few ms at most
+    assert echo_reduction_db(assistant_voice, reported) < exact - 20  # measured: 57 dB exact, 26 dB wandering
