@@ -19,6 +19,7 @@ from PySide6.QtWidgets import (
 
 from azassist.core.credentials import CredentialError, CredentialStore
 from azassist.core.secrets import Secret
+from azassist.ui.widgets import set_style_property
 
 
 class ApiKeyField(QWidget):
@@ -84,9 +85,7 @@ class ApiKeyField(QWidget):
     def _say(self, text: str, role: str) -> None:
         self.status.setText(text)
         self.status.setVisible(bool(text))
-        self.status.setProperty("role", role)
-        self.status.style().unpolish(self.status)
-        self.status.style().polish(self.status)
+        set_style_property(self.status, "role", role)
 
     def typed_key(self) -> Secret | None:
         key = Secret(self.line.text())

@@ -39,35 +39,19 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from azassist.core.events import (
-    Activity,
-    AssistantText,
-    Capability,
-    ConnectionState,
-    ConversationEngine,
-    EngineEvent,
-    Error,
-    ErrorKind,
-    Levels,
-    Notice,
-    StateChanged,
-    TurnLatency,
-    Usage,
-    UserTranscript,
-    Warning,
-)
+from azassist.core.states import Activity, ConnectionState, ErrorKind
 from azassist.core.paths import AppPaths
 from azassist.ui.controls import ControlsPanel
 from azassist.ui.resources import app_icon, glyph
 from azassist.ui.theme import apply_theme
 from azassist.ui.transcript_view import EntryKind, TranscriptView
-from azassist.ui.tray import Tray, state_colour
-from azassist.ui.widgets import ErrorBanner, StatePill
+from azassist.ui.widgets import ErrorBanner, StatePill, state_colour
 
 # Settings (pydantic), the keyring, the engine session and the dialogs are imported where
 # they are used: the window's frame is on screen before them (see ``finish_start_up``).
 # Qt classes the first paint does not use are imported where used too: PySide6 builds each
 # class (and its enums) on first use, 1-4 ms apiece.
+# So are the event classes (dataclasses, ~6 ms): the first event arrives after the paint.
 if TYPE_CHECKING:
     import asyncio  # costs ~30 ms; the loop and its tasks come after the first paint
 
@@ -75,11 +59,11 @@ if TYPE_CHECKING:
 
     from azassist.core.credentials import CredentialStore
     from azassist.core.environment import EnvironmentOffer
+    from azassist.core.events import Capability, ConversationEngine, EngineEvent, Error, StateChanged
     from azassist.core.settings import LoadResult, Settings, TurnMode
     from azassist.ui.conversations import ConversationsDialog
     from azassist.ui.session import EngineProvider, Mode
-    from azassist.ui.settings_dialog import PresetStore, SettingsDialog
-    from azassist.ui.settings_form import SettingsEditor
+    from azassist.ui.settings_dialog import SettingsDialog
     from azassist.ui.welcome import WelcomePage
 
 log = logging.getLogger(__name__)
@@ -192,6 +176,7 @@ class MainWindow(QMainWindow):
         from azassist.ui.session import EngineProvider
         from azassist.ui.settings_dialog import PresetStore
         from azassist.ui.settings_form import SettingsEditor
+        from azassist.ui.tray import Tray
 
         self.settings: Settings = load.settings
         self.editor = SettingsEditor(self.settings, SettingsStore(self.paths.settings_file))
@@ -420,6 +405,7 @@ class MainWindow(QMainWindow):
 
     def _warm_up(self) -> None:
         self.transcript.warm_up()
+        self.controls.warm_up()
         self.statusBar().showMessage("Loading the voice engine…", 3000)
         try:
             import azassist.core.engine  # noqa: F401
@@ -499,6 +485,8 @@ class MainWindow(QMainWindow):
         return task
 
     def report_unexpected(self, message: str) -> None:
+        from azassist.core.events import Error
+
         self.show_error(Error(ErrorKind.INTERNAL, message))
 
     # --- the engine ---------------------------------------------------------------------------
@@ -576,34 +564,36 @@ class MainWindow(QMainWindow):
     # --- engine events -> the window --------------------------------------------------------
     def handle_event(self, event: EngineEvent) -> None:
         """Every engine (and audio) event, on the loop's thread."""
-        if isinstance(event, Levels):
+        from azassist.core import events
+
+        if isinstance(event, events.Levels):
             self.controls.mic_meter.set_level(event.input_rms, event.input_peak)
             self.controls.speaker_meter.set_level(event.output_rms, event.output_peak)
             if self.settings_dialog is not None and self.check_engine is None:
                 self.settings_dialog.input_meter.set_level(event.input_rms, event.input_peak)
-        elif isinstance(event, StateChanged):
+        elif isinstance(event, events.StateChanged):
             self._on_state(event)
-        elif isinstance(event, UserTranscript):
+        elif isinstance(event, events.UserTranscript):
             spoke_at, self._speech_started_at = self._speech_started_at, None
             self.transcript.show_user(event.turn_id, event.text, final=event.final, at=event.at, spoke_at=spoke_at)
-        elif isinstance(event, AssistantText):
+        elif isinstance(event, events.AssistantText):
             self.transcript.show_assistant(
                 event.turn_id, event.text, final=event.final, interrupted=event.interrupted, at=event.at
             )
-        elif isinstance(event, TurnLatency):
+        elif isinstance(event, events.TurnLatency):
             self.latency_label.setText(f"Latency {event.seconds:.2f} s")
-        elif isinstance(event, Usage):
+        elif isinstance(event, events.Usage):
             self.tokens_label.setText(
                 f"Tokens {event.conversation_total:,} ({event.conversation_input_tokens:,} in · "
                 f"{event.conversation_output_tokens:,} out)"
             )
-        elif isinstance(event, Error):
+        elif isinstance(event, events.Error):
             self.show_error(event)
-        elif isinstance(event, Warning):
+        elif isinstance(event, events.Warning):
             self.transcript.add_note(EntryKind.WARNING, event.message, event.at)
-        elif isinstance(event, Notice):
+        elif isinstance(event, events.Notice):
             self.transcript.add_note(EntryKind.NOTICE, event.message, event.at)
-        elif isinstance(event, Capability):
+        elif isinstance(event, events.Capability):
             self.capabilities[event.setting] = event
             self._forward_capability(event)
 
@@ -952,9 +942,11 @@ class MainWindow(QMainWindow):
         dialog = self.settings_dialog
         if dialog is None:
             return
-        if isinstance(event, Levels):
+        from azassist.core import events
+
+        if isinstance(event, events.Levels):
             dialog.input_meter.set_level(event.input_rms, event.input_peak)
-        elif isinstance(event, StateChanged):
+        elif isinstance(event, events.StateChanged):
             if event.connection is ConnectionState.CONNECTED:
                 message = {
                     Activity.USER_SPEAKING: "Hearing you…",
@@ -962,9 +954,9 @@ class MainWindow(QMainWindow):
                     Activity.ASSISTANT_SPEAKING: "Playing your voice back: do you hear yourself?",
                 }.get(event.activity, "Listening: say something, then pause.")
                 dialog.set_audio_check_state(True, message)
-        elif isinstance(event, AssistantText) and event.final:
+        elif isinstance(event, events.AssistantText) and event.final:
             dialog.set_audio_check_state(True, f"The echo said: “{event.text}” Speak again, or stop the check.")
-        elif isinstance(event, Error):
+        elif isinstance(event, events.Error):
             dialog.set_audio_check_state(self.check_engine is not None and not event.fatal, event.message)
 
     # --- history and export ---------------------------------------------------------------------

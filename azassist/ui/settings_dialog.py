@@ -32,7 +32,7 @@ from azassist.core.settings import GROUPS, AuthMode, Settings
 from azassist.ui.api_key import ApiKeyField
 from azassist.ui.session import TestResult
 from azassist.ui.settings_form import SettingsEditor, SettingsForm, group_title
-from azassist.ui.widgets import LevelMeter
+from azassist.ui.widgets import LevelMeter, set_style_property
 
 log = logging.getLogger(__name__)
 
@@ -271,9 +271,7 @@ class SettingsDialog(QDialog):
     def _show_test(self, ok: bool | None, message: str) -> None:
         prefix = "" if ok is None else ("✔ " if ok else "✖ ")
         self.test_result.setText(prefix + message)
-        self.test_result.setProperty("role", "hint" if ok is None else ("success" if ok else "error"))
-        self.test_result.style().unpolish(self.test_result)
-        self.test_result.style().polish(self.test_result)
+        set_style_property(self.test_result, "role", "hint" if ok is None else ("success" if ok else "error"))
 
     # --- audio --------------------------------------------------------------------------------
     def _build_audio_extras(self) -> None:

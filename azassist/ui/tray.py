@@ -3,33 +3,12 @@
 from __future__ import annotations
 
 from PySide6.QtCore import QObject, Signal
-from PySide6.QtGui import QAction, QColor, QIcon
+from PySide6.QtGui import QAction, QIcon
 from PySide6.QtWidgets import QMenu, QSystemTrayIcon, QWidget
 
-from azassist.core.events import Activity, ConnectionState
+from azassist.core.states import Activity, ConnectionState
 from azassist.ui.resources import app_icon, badged_icon
-
-STATE_COLOURS = {
-    "disconnected": "#9aa0a6",
-    "connecting": "#f9ab00",
-    "failed": "#d93025",
-    Activity.IDLE: "#9aa0a6",
-    Activity.LISTENING: "#1e8e3e",
-    Activity.USER_SPEAKING: "#1a73e8",
-    Activity.THINKING: "#9334e6",
-    Activity.ASSISTANT_SPEAKING: "#12b5cb",
-}
-
-
-def state_colour(connection: ConnectionState, activity: Activity) -> QColor:
-    if connection is ConnectionState.CONNECTED:
-        return QColor(STATE_COLOURS[activity])
-    if connection in (ConnectionState.CONNECTING, ConnectionState.RECONNECTING):
-        return QColor(STATE_COLOURS["connecting"])
-    if connection is ConnectionState.FAILED:
-        return QColor(STATE_COLOURS["failed"])
-    return QColor(STATE_COLOURS["disconnected"])
-
+from azassist.ui.widgets import state_colour
 
 class Tray(QObject):
     """Wraps QSystemTrayIcon; ``available`` is False where the desktop has no tray."""

@@ -17,10 +17,29 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from azassist.core.states import Activity, ConnectionState
 from azassist.ui.theme import Colours
 
 FLOOR_DB = -60.0
 _INVISIBLE = 0.005  # of the meter's width: about a pixel, under where paintEvent draws a peak mark (0.01)
+
+
+def set_style_property(widget: QWidget, name: str, value: object) -> None:
+    """Set a property the style sheet selects on (``[active="true"]``) and restyle the widget.
+
+    A style sheet reads properties only when it polishes a widget, so a change needs a
+    re-polish; an unchanged value, or a widget not yet polished, needs none. Skipping
+    ``style()`` there keeps PySide from building its QStyle class (~6 ms, measured) before
+    the window's first paint: widgets start with their property set, so the first state
+    shown changes nothing.
+    """
+    if widget.property(name) == value:
+        return
+    widget.setProperty(name, value)
+    if widget.testAttribute(Qt.WidgetAttribute.WA_WState_Polished):
+        style = widget.style()
+        style.unpolish(widget)
+        style.polish(widget)
 
 
 def db_to_fraction(db: float) -> float:
@@ -94,6 +113,28 @@ class LevelMeter(QWidget):
             painter.setPen(fill.darker(130))
             painter.drawLine(int(x), int(rect.top()) + 1, int(x), int(rect.bottom()) - 1)
         painter.end()
+
+
+STATE_COLOURS = {
+    "disconnected": "#9aa0a6",
+    "connecting": "#f9ab00",
+    "failed": "#d93025",
+    Activity.IDLE: "#9aa0a6",
+    Activity.LISTENING: "#1e8e3e",
+    Activity.USER_SPEAKING: "#1a73e8",
+    Activity.THINKING: "#9334e6",
+    Activity.ASSISTANT_SPEAKING: "#12b5cb",
+}
+
+
+def state_colour(connection: ConnectionState, activity: Activity) -> QColor:
+    if connection is ConnectionState.CONNECTED:
+        return QColor(STATE_COLOURS[activity])
+    if connection in (ConnectionState.CONNECTING, ConnectionState.RECONNECTING):
+        return QColor(STATE_COLOURS["connecting"])
+    if connection is ConnectionState.FAILED:
+        return QColor(STATE_COLOURS["failed"])
+    return QColor(STATE_COLOURS["disconnected"])
 
 
 class StatePill(QLabel):

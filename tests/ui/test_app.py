@@ -85,7 +85,9 @@ RUN_CONFIGURED = textwrap.dedent(
     seen = {"imported_with_the_window_module": sorted(name for name in ("pydantic", "keyring", "qasync", "asyncio") if name in sys.modules)}
     show = main_window.MainWindow.showEvent
     def first_show(self, event):
-        seen.setdefault("loaded_at_first_show", sorted(name for name in ("pydantic", "keyring", "qasync", "livekit", "logging.handlers") if name in sys.modules))
+        seen.setdefault("loaded_at_first_show", sorted(name for name in ("pydantic", "keyring", "qasync", "livekit", "logging.handlers", "azassist.core.events", "azassist.ui.tray") if name in sys.modules))
+        from PySide6 import QtWidgets
+        seen.setdefault("qt_classes_at_first_show", sorted(name for name in ("QStyle", "QSystemTrayIcon") if name in vars(QtWidgets)))
         seen.setdefault("state_at_first_show", self.state_pill.text())
         seen.setdefault("toolbar_at_first_show", not self.toolbar.isHidden())
         show(self, event)
@@ -127,6 +129,7 @@ def test_a_configured_start_paints_the_window_before_settings_keyring_and_loop(t
     seen = _start_configured(tmp_path, {"connection": {"endpoint": "http://127.0.0.1:9", "deployment": "gpt-realtime"}})
     assert seen["imported_with_the_window_module"] == []
     assert seen["loaded_at_first_show"] == []  # the frame is on screen before any of them
+    assert seen["qt_classes_at_first_show"] == []  # PySide builds these Python classes on first use, 6 ms for QStyle
     assert seen["state_at_first_show"] == "Starting…" and seen["toolbar_at_first_show"]
     assert seen["state"] == "Disconnected" and seen["endpoint"] == "gpt-realtime @ 127.0.0.1"
     assert seen["page"] == "conversation" and seen["banner"] == ""

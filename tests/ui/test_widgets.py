@@ -1,5 +1,6 @@
 """The level meter: sound shows at once, falls to an empty bar in a bounded number of
-readings, and readings that change nothing on screen cost no repaint."""
+readings, and readings that change nothing on screen cost no repaint. A style property
+restyles a widget whether it changes before or after the widget is shown."""
 
 from __future__ import annotations
 
@@ -8,7 +9,10 @@ import math
 from pytestqt.qtbot import QtBot
 
 from azassist.core.audio.levels import SILENCE_HOLD_SECONDS
-from azassist.ui.widgets import LevelMeter
+from PySide6.QtGui import QColor, QPalette
+from PySide6.QtWidgets import QLabel, QWidget
+
+from azassist.ui.widgets import LevelMeter, set_style_property
 
 SILENT = -math.inf
 
@@ -50,3 +54,23 @@ def test_readings_that_change_nothing_cost_no_repaint(qtbot: QtBot) -> None:
     meter.set_level(-20.0, -10.0)
     meter.set_level(-20.0, -10.0)
     assert meter.repaints == 2  # rising, then the peak mark falling towards the level
+
+
+def test_a_style_property_restyles_before_and_after_the_first_show(qtbot: QtBot) -> None:
+    parent = QWidget()
+    parent.setStyleSheet('QLabel { color: #102030; } QLabel[active="true"] { color: #c01020; }')
+    qtbot.addWidget(parent)
+    early, late = QLabel("early", parent), QLabel("late", parent)
+    set_style_property(early, "active", True)  # not yet polished: the first polish reads it
+    parent.show()
+    qtbot.waitExposed(parent)
+
+    def colour(label: QLabel) -> str:
+        return label.palette().color(QPalette.ColorRole.WindowText).name()
+
+    assert colour(early) == QColor("#c01020").name() and colour(late) == QColor("#102030").name()
+    set_style_property(late, "active", True)  # shown: restyled at once
+    set_style_property(early, "active", False)
+    assert colour(late) == "#c01020" and colour(early) == "#102030"
+    set_style_property(late, "active", True)  # unchanged: nothing to do, still right
+    assert colour(late) == "#c01020"
