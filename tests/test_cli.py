@@ -43,3 +43,12 @@ def test_unknown_command_is_a_usage_error(tmp_path: Path) -> None:
     result = subprocess.run([str(_entry_point()), "dance"], capture_output=True, text=True, timeout=60, cwd=tmp_path)
     assert result.returncode == 2
     assert "invalid choice" in result.stderr
+
+
+def test_no_arguments_mean_what_the_parser_gives_for_none() -> None:
+    """A plain start skips the parser (start-up): its options must be the parser's own."""
+    from azassist.__main__ import NO_ARGUMENTS, build_parser, parse_arguments
+
+    assert parse_arguments([]) == build_parser().parse_args([]) == NO_ARGUMENTS
+    assert parse_arguments([]) is not NO_ARGUMENTS  # a fresh copy each time
+    assert parse_arguments(["--selftest", "--json"]).args == ["--json"]

@@ -53,8 +53,9 @@ def test_when_unsure_about_the_tray_there_is_no_early_window(tmp_path: Path) -> 
 
 
 def test_the_first_paint_does_not_import_what_it_does_not_draw() -> None:
-    """pydantic, qasync, asyncio and the rotating log handler come after the window is
-    painted. (platformdirs does load before it: where files live is needed first.)"""
+    """pydantic, qasync, asyncio, the rotating log handler, the event classes and the
+    dataclasses module come after the window is painted. (platformdirs does load before it:
+    where files live is needed first.)"""
     import subprocess
     import sys
 
@@ -62,7 +63,8 @@ def test_the_first_paint_does_not_import_what_it_does_not_draw() -> None:
         "import sys\n"
         "from azassist.core.paths import resolve_paths\n"
         "import azassist.ui.app, azassist.ui.main_window\n"
-        "print(' '.join(sorted(m for m in ('pydantic', 'qasync', 'asyncio', 'logging.handlers')"
+        "print(' '.join(sorted(m for m in ('pydantic', 'qasync', 'asyncio', 'logging.handlers',"
+        " 'azassist.core.events', 'dataclasses')"
         " if m in sys.modules)))\n"
     )
     result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, cwd=REPO, check=True,

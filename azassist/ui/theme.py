@@ -8,8 +8,7 @@ from __future__ import annotations
 
 import string
 import sys
-from dataclasses import dataclass, fields
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor, QGuiApplication, QPalette
@@ -105,9 +104,11 @@ def is_dark(palette: QPalette) -> bool:
     return palette.color(QPalette.ColorRole.Window).lightness() < 128
 
 
-@dataclass(frozen=True)
-class Colours:
-    """Semantic colours for the transcript and status, derived from the palette."""
+class Colours(NamedTuple):
+    """Semantic colours for the transcript and status, derived from the palette.
+
+    A NamedTuple, not a dataclass, for start-up: see ``azassist.core.paths.AppPaths``.
+    """
 
     user: QColor
     user_tint: QColor
@@ -145,7 +146,7 @@ def style_sheet(palette: QPalette) -> str:
     except OSError:
         return ""
     colours = Colours.for_palette(palette)
-    values = {item.name: getattr(colours, item.name).name() for item in fields(colours)}
+    values = {name: colour.name() for name, colour in colours._asdict().items()}
     values["text"] = palette.color(QPalette.ColorRole.Text).name()
     values["base"] = palette.color(QPalette.ColorRole.Base).name()
     return string.Template(template).safe_substitute(values)

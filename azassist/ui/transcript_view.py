@@ -11,7 +11,6 @@ added below it (transcription of the user's words often finishes after the reply
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
 from enum import Enum
 
 from PySide6.QtCore import QEvent, QRectF, Qt, Signal
@@ -57,18 +56,28 @@ ROLE_NAMES = {
 }
 
 
-@dataclass(eq=False)  # rows are compared by identity: two turns may say the same thing
 class Entry:
-    """One row of the transcript as the user sees it."""
+    """One row of the transcript as the user sees it.
 
-    kind: EntryKind
-    text: str
-    at: float = field(default_factory=time.time)
-    turn_id: str | None = None
-    final: bool = True
-    interrupted: bool = False
-    header: QTextBlock | None = field(default=None, repr=False, compare=False)
-    body: QTextBlock | None = field(default=None, repr=False, compare=False)
+    Rows are compared by identity: two turns may say the same thing. A plain class, not a
+    dataclass, for start-up (see ``azassist.core.paths.AppPaths``).
+    """
+
+    __slots__ = ("kind", "text", "at", "turn_id", "final", "interrupted", "header", "body")
+
+    def __init__(self, kind: EntryKind, text: str, at: float | None = None, turn_id: str | None = None,
+                 final: bool = True, interrupted: bool = False) -> None:
+        self.kind = kind
+        self.text = text
+        self.at = time.time() if at is None else at
+        self.turn_id = turn_id
+        self.final = final
+        self.interrupted = interrupted
+        self.header: QTextBlock | None = None  # its blocks in the document, once shown
+        self.body: QTextBlock | None = None
+
+    def __repr__(self) -> str:
+        return f"Entry({self.kind.value}, {self.text!r}, turn_id={self.turn_id!r}, final={self.final})"
 
 
 def _clock(at: float) -> str:

@@ -85,7 +85,7 @@ RUN_CONFIGURED = textwrap.dedent(
     seen = {"imported_with_the_window_module": sorted(name for name in ("pydantic", "keyring", "qasync", "asyncio") if name in sys.modules)}
     show = main_window.MainWindow.showEvent
     def first_show(self, event):
-        seen.setdefault("loaded_at_first_show", sorted(name for name in ("pydantic", "keyring", "qasync", "livekit", "logging.handlers", "azassist.core.events", "azassist.ui.tray") if name in sys.modules))
+        seen.setdefault("loaded_at_first_show", sorted(name for name in ("pydantic", "keyring", "qasync", "livekit", "logging.handlers", "azassist.core.events", "azassist.ui.tray", "dataclasses") if name in sys.modules))
         from PySide6 import QtWidgets
         seen.setdefault("qt_classes_at_first_show", sorted(name for name in ("QStyle", "QSystemTrayIcon") if name in vars(QtWidgets)))
         seen.setdefault("state_at_first_show", self.state_pill.text())
