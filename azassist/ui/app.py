@@ -21,7 +21,7 @@ from PySide6.QtWidgets import QApplication, QWidget
 from azassist import __version__
 from azassist.core.paths import AppPaths
 from azassist.ui.resources import app_icon
-from azassist.ui.theme import apply_theme, style_arguments, style_chosen
+from azassist.ui.theme import apply_style_sheet, apply_theme, style_arguments, style_chosen
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -137,7 +137,7 @@ def run_gui(
     app = create_application()
     raw = read_settings_json(paths.settings_file) if settings_result is None else None
     hint = FirstPaint.of(settings_result) if settings_result is not None else FirstPaint.guess(raw)
-    apply_theme(app, hint.theme)
+    apply_theme(app, hint.theme, with_style_sheet=False)
     early: MainWindow | None = None
     # The conversation page needs nothing the frame lacks; the welcome page and starting
     # hidden in the tray wait for the settings as before.
@@ -147,6 +147,7 @@ def run_gui(
         early = MainWindow(paths, hands_free=not hint.push_to_talk)
         early.show()
         paint_now(early)
+    apply_style_sheet(app)  # the first paint needs none of it
     if start_logging is not None:
         start_logging()
     if early is not None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import QSize, Qt, Signal
+from PySide6.QtCore import QEvent, QSize, Qt, Signal
 from PySide6.QtGui import QKeyEvent
 from PySide6.QtWidgets import (
     QGridLayout,
@@ -17,6 +17,7 @@ from PySide6.QtWidgets import (
 )
 
 from azassist.ui.resources import glyph
+from azassist.ui.theme import style_sheet
 from azassist.ui.widgets import LevelMeter, set_style_property
 
 
@@ -71,6 +72,7 @@ class ControlsPanel(QWidget):
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
+        self._restyle()
         outer = QVBoxLayout(self)
         outer.setContentsMargins(12, 8, 12, 10)
         outer.setSpacing(8)
@@ -128,6 +130,17 @@ class ControlsPanel(QWidget):
         message_row.addWidget(self.message, 1)
         message_row.addWidget(self.send_button)
         outer.addLayout(message_row)
+
+    def _restyle(self) -> None:
+        """The panel's own style sheet (resources/styles/controls.qss) in its palette's colours."""
+        sheet = style_sheet(self.palette(), "controls")
+        if sheet != self.styleSheet():
+            self.setStyleSheet(sheet)
+
+    def changeEvent(self, event: QEvent) -> None:
+        super().changeEvent(event)
+        if event.type() == QEvent.Type.PaletteChange:  # a theme switch
+            self._restyle()
 
     def warm_up(self) -> None:
         """What the first paint does not show, added after it.

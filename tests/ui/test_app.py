@@ -19,7 +19,7 @@ from pytestqt.qtbot import QtBot
 from azassist.core.environment import EnvironmentOffer
 from azassist.core.paths import AppPaths
 from azassist.core.settings import Settings, Theme
-from azassist.ui.theme import apply_theme, is_dark
+from azassist.ui.theme import apply_style_sheet, apply_theme, is_dark
 
 from .conftest import open_window
 
@@ -212,8 +212,10 @@ async def test_the_hold_key_and_theme_follow_the_settings(paths: AppPaths) -> No
         assert isinstance(app, QApplication)
         window.editor.propose(_spec("ui", "theme"), Theme.DARK)
         assert is_dark(app.palette())
+        assert "#8ab4f8" in window.controls.styleSheet()  # the talk panel's own sheet follows
         window.editor.propose(_spec("ui", "theme"), Theme.LIGHT)
         assert not is_dark(app.palette())
+        assert "#1a56c4" in window.controls.styleSheet() and "#8ab4f8" not in window.controls.styleSheet()
         assert app.palette().color(QPalette.ColorRole.Window).lightness() > 200
     apply_theme(app, Theme.LIGHT)
 
@@ -245,3 +247,31 @@ def test_an_unreadable_settings_file_is_said_not_fatal(qtbot: QtBot, paths: AppP
     assert "could not be read" in window.banner.message.text()
     assert window.banner.action_labels() == ["Open settings"]
     QApplication.instance().removeEventFilter(window)  # type: ignore[union-attr]
+
+
+@pytest.mark.parametrize("theme", [Theme.LIGHT, Theme.DARK])
+@pytest.mark.parametrize("hands_free", [True, False])
+def test_the_style_sheet_set_after_the_first_paint_changes_nothing_it_shows(
+    qtbot: QtBot, paths: AppPaths, theme: Theme, hands_free: bool
+) -> None:
+    """Start-up paints the frame before the application's style sheet (it costs ~5 ms):
+    the frame must look exactly the same with it."""
+    from azassist.ui.main_window import MainWindow
+
+    app = QApplication.instance()
+    assert isinstance(app, QApplication)
+    app.setStyleSheet("")
+    apply_theme(app, theme, with_style_sheet=False)
+    window = MainWindow(paths, hands_free=hands_free)
+    qtbot.addWidget(window)
+    window.show()
+    qtbot.waitExposed(window)
+    qtbot.wait(50)
+    before = window.grab().toImage()
+    apply_style_sheet(app)
+    assert app.styleSheet()  # the sheet is really set
+    qtbot.wait(50)  # the re-polish posts layout requests; let them run
+    after = window.grab().toImage()
+    assert before.size() == after.size()
+    assert before == after, "the window changed when the application's style sheet arrived"
+    apply_theme(app, Theme.LIGHT)
