@@ -13,25 +13,25 @@ from __future__ import annotations
 import time
 from enum import Enum
 
+from typing import TYPE_CHECKING
+
+from PySide6 import QtGui
 from PySide6.QtCore import QEvent, QRectF, Qt, Signal
-from PySide6.QtGui import (
-    QFont,
-    QPainter,
-    QPaintEvent,
-    QPalette,
-    QTextBlock,
-    QTextBlockFormat,
-    QTextCharFormat,
-    QTextCursor,
-    QTextFormat,
-)
+from PySide6.QtGui import QPainter, QPaintEvent, QPalette
 from PySide6.QtWidgets import QTextEdit, QToolButton, QWidget
 
 from azassist.ui.theme import Colours
 
+# The text classes are reached through ``QtGui.`` where they are used: PySide builds each
+# Python class (and its enums) on first use, ~3 ms for these, and an empty transcript (the
+# first paint) uses none of them.
+if TYPE_CHECKING:
+    from PySide6.QtGui import QTextBlock, QTextBlockFormat, QTextCharFormat, QTextCursor
+
 LINE_SEPARATOR = "\u2028"  # keeps a multi-line turn in one block, so it can be replaced whole
-_KIND_PROPERTY = QTextFormat.Property.UserProperty + 1
-_HEADER_PROPERTY = QTextFormat.Property.UserProperty + 2
+_USER_PROPERTY = 0x100000  # QTextFormat.Property.UserProperty (a test keeps them equal)
+_KIND_PROPERTY = _USER_PROPERTY + 1
+_HEADER_PROPERTY = _USER_PROPERTY + 2
 _PADDING = 8
 _GAP = 8
 
@@ -205,7 +205,7 @@ class TranscriptView(QTextEdit):
     def load(self, entries: list[Entry]) -> None:
         """Show a whole conversation at once (a saved one, or after a theme change)."""
         self.clear_conversation()
-        cursor = QTextCursor(self.document())
+        cursor = QtGui.QTextCursor(self.document())
         cursor.beginEditBlock()
         for entry in entries:
             entry.header = entry.body = None
@@ -236,7 +236,7 @@ class TranscriptView(QTextEdit):
     # --- rendering ------------------------------------------------------------------------
     def _block_format(self, kind: EntryKind, *, header: bool) -> QTextBlockFormat:
         """Side margins (your turns lean right, replies left); the bubble itself is painted."""
-        fmt = QTextBlockFormat()
+        fmt = QtGui.QTextBlockFormat()
         fmt.setProperty(_KIND_PROPERTY, kind.value)
         fmt.setProperty(_HEADER_PROPERTY, header)
         bubble = kind in _BUBBLE_KINDS
@@ -307,8 +307,8 @@ class TranscriptView(QTextEdit):
 
     def _header_parts(self, entry: Entry) -> list[tuple[str, QTextCharFormat]]:
         colours = self._colours
-        name = QTextCharFormat()
-        name.setFontWeight(QFont.Weight.Bold)
+        name = QtGui.QTextCharFormat()
+        name.setFontWeight(QtGui.QFont.Weight.Bold)
         name.setForeground({
             EntryKind.USER: colours.user,
             EntryKind.ASSISTANT: colours.assistant,
@@ -316,11 +316,11 @@ class TranscriptView(QTextEdit):
             EntryKind.WARNING: colours.warning,
             EntryKind.NOTICE: colours.muted,
         }[entry.kind])
-        stamp = QTextCharFormat()
+        stamp = QtGui.QTextCharFormat()
         stamp.setForeground(colours.muted)
         parts = [(ROLE_NAMES[entry.kind], name), (f"  {_clock(entry.at)}", stamp)]
         if entry.interrupted:
-            tag = QTextCharFormat()
+            tag = QtGui.QTextCharFormat()
             tag.setForeground(colours.warning)
             tag.setFontItalic(True)
             parts.append(("  · interrupted", tag))
@@ -328,7 +328,7 @@ class TranscriptView(QTextEdit):
 
     def _body_parts(self, entry: Entry) -> list[tuple[str, QTextCharFormat]]:
         colours = self._colours
-        fmt = QTextCharFormat()
+        fmt = QtGui.QTextCharFormat()
         fmt.setForeground(self.palette().color(QPalette.ColorRole.Text))
         text = entry.text
         if entry.kind == EntryKind.USER and not text.strip():
@@ -344,7 +344,7 @@ class TranscriptView(QTextEdit):
             fmt.setFontItalic(True)
         parts = [(text.replace("\r\n", "\n").replace("\n", LINE_SEPARATOR), fmt)]
         if entry.kind == EntryKind.ASSISTANT and not entry.final:
-            caret = QTextCharFormat()
+            caret = QtGui.QTextCharFormat()
             caret.setForeground(colours.assistant)
             parts.append((" ▍", caret))
         return parts
@@ -352,15 +352,15 @@ class TranscriptView(QTextEdit):
     def _insert(self, entry: Entry, before: Entry | None = None) -> Entry:
         """Add the entry's blocks at the end, or just above ``before``."""
         document = self.document()
-        cursor = QTextCursor(document)
+        cursor = QtGui.QTextCursor(document)
         anchor = before.header if before is not None else None
         if anchor is not None and anchor.isValid() and anchor.previous().isValid():
-            cursor = QTextCursor(anchor.previous())
-            cursor.movePosition(QTextCursor.MoveOperation.EndOfBlock)
+            cursor = QtGui.QTextCursor(anchor.previous())
+            cursor.movePosition(QtGui.QTextCursor.MoveOperation.EndOfBlock)
             reuse_first_block = False
             index = self.entries.index(before)  # type: ignore[arg-type]
         else:
-            cursor.movePosition(QTextCursor.MoveOperation.End)
+            cursor.movePosition(QtGui.QTextCursor.MoveOperation.End)
             reuse_first_block = document.isEmpty()
             index = len(self.entries)
         if entry.kind in _BUBBLE_KINDS:
@@ -385,8 +385,8 @@ class TranscriptView(QTextEdit):
 
     @staticmethod
     def _replace_block(block: QTextBlock, parts: list[tuple[str, QTextCharFormat]]) -> None:
-        cursor = QTextCursor(block)
-        cursor.movePosition(QTextCursor.MoveOperation.EndOfBlock, QTextCursor.MoveMode.KeepAnchor)
+        cursor = QtGui.QTextCursor(block)
+        cursor.movePosition(QtGui.QTextCursor.MoveOperation.EndOfBlock, QtGui.QTextCursor.MoveMode.KeepAnchor)
         cursor.beginEditBlock()
         cursor.removeSelectedText()
         for text, fmt in parts:

@@ -86,8 +86,8 @@ RUN_CONFIGURED = textwrap.dedent(
     show = main_window.MainWindow.showEvent
     def first_show(self, event):
         seen.setdefault("loaded_at_first_show", sorted(name for name in ("pydantic", "keyring", "qasync", "livekit", "logging.handlers", "azassist.core.events", "azassist.ui.tray", "dataclasses") if name in sys.modules))
-        from PySide6 import QtWidgets
-        seen.setdefault("qt_classes_at_first_show", sorted(name for name in ("QStyle", "QSystemTrayIcon") if name in vars(QtWidgets)))
+        from PySide6 import QtGui, QtWidgets
+        seen.setdefault("qt_classes_at_first_show", sorted(name for name in ("QStyle", "QSystemTrayIcon") if name in vars(QtWidgets)) + sorted(name for name in ("QTextFormat", "QTextCharFormat", "QTextCursor") if name in vars(QtGui)))
         seen.setdefault("state_at_first_show", self.state_pill.text())
         seen.setdefault("toolbar_at_first_show", not self.toolbar.isHidden())
         show(self, event)

@@ -166,3 +166,12 @@ def test_a_palette_change_repaints_without_losing_text(qtbot: QtBot) -> None:
     assert view.plain_text() == before
     view.show_user("u1", "after the theme change", final=True)  # handles survive the re-render
     assert view.plain_text().splitlines()[-1] == "after the theme change"
+
+
+def test_the_user_property_number_is_qts() -> None:
+    """The transcript names QTextFormat's first user property by number (start-up)."""
+    from PySide6.QtGui import QTextFormat
+
+    from azassist.ui.transcript_view import _USER_PROPERTY
+
+    assert _USER_PROPERTY == QTextFormat.Property.UserProperty.value
