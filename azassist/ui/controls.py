@@ -79,7 +79,7 @@ class ControlsPanel(QWidget):
 
         talk_row = QHBoxLayout()
         talk_row.setSpacing(16)
-        self.talk_stack = QStackedWidget()
+        self.talk_stack = QStackedWidget(self)  # in the panel from the start: its style sheet sizes the button
         self.talk_stack.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
         self.ptt_button = PushToTalkButton()
         self.ptt_button.setIcon(glyph("mic"))

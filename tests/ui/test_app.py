@@ -267,6 +267,8 @@ def test_the_style_sheet_set_after_the_first_paint_changes_nothing_it_shows(
     window.show()
     qtbot.waitExposed(window)
     qtbot.wait(50)
+    talk = window.controls.talk_stack.currentWidget()
+    assert talk.height() >= 56 and window.controls.talk_stack.height() >= talk.height()  # controls.qss: not clipped
     before = window.grab().toImage()
     apply_style_sheet(app)
     assert app.styleSheet()  # the sheet is really set
