@@ -86,4 +86,10 @@ async def test_echo_return_loss_enhancement(
     record_property("erle_db", round(erle, 1))
     print(f"ERLE after warm-up: {erle:.1f} dB over {len(loud)} loud frames; residual echo max {on[loud].max():.1f} dBFS")
     assert erle > 25
-    assert on[loud].max() < -45  # below the local server's default VAD threshold
+    leaks = loud[on[loud] >= -45]
+    # below the local server's default VAD threshold; an intermittent leak (two frames at about
+    # -41 dBFS just after the warm-up, twice in about a dozen clean-clone CI runs, never in 40
+    # runs alone) says where it was, for the next one to be read
+    assert not len(leaks), "echo leaked at " + ", ".join(
+        f"{index * 10} ms (on {on[index]:.0f}, off {off[index]:.0f} dBFS)" for index in leaks
+    ) + f"; on around the first: {np.round(on[max(leaks[0] - 5, 0) : leaks[0] + 6]).tolist()}"
