@@ -57,6 +57,7 @@ NO_ARGUMENTS = argparse.Namespace(config_dir=None, log_level="INFO", demo=False,
 
 
 def parse_arguments(argv: list[str]) -> argparse.Namespace:
+    """The options for ``argv``; ``--selftest`` in it means the selftest command."""
     if not argv:
         return argparse.Namespace(**vars(NO_ARGUMENTS))
     if "--selftest" in argv:  # `azassist --selftest [options]` is the selftest command

@@ -10,9 +10,14 @@ import pytest
 
 from azassist import __version__
 from azassist.core.settings import SettingsStore
-from azassist.ui.app import FirstPaint
+from azassist.ui.app import FirstPaint, read_settings_json
 
 REPO = Path(__file__).resolve().parents[1]
+
+
+def _guess(settings_file: Path) -> FirstPaint:
+    """What start-up guesses from the file, as run_gui reads it."""
+    return FirstPaint.guess(read_settings_json(settings_file))
 
 
 def test_the_version_constant_matches_pyproject() -> None:
@@ -34,22 +39,22 @@ def test_the_version_constant_matches_pyproject() -> None:
 def test_the_guess_from_the_raw_file_agrees_with_the_validated_settings(tmp_path: Path, saved: dict) -> None:
     path = tmp_path / "settings.json"
     path.write_text(json.dumps(saved))
-    assert FirstPaint.read(path) == FirstPaint.of(SettingsStore(path).load())
+    assert _guess(path) == FirstPaint.of(SettingsStore(path).load())
 
 
 @pytest.mark.parametrize("text", ["{ not json", "[1, 2]", '"text"', '{"connection": []}', '{"ui": 3}'])
 def test_a_file_that_does_not_read_gives_the_defaults(tmp_path: Path, text: str) -> None:
     path = tmp_path / "settings.json"
     path.write_text(text)
-    assert FirstPaint.read(path) == FirstPaint()
-    assert FirstPaint.read(tmp_path / "missing.json") == FirstPaint()
+    assert _guess(path) == FirstPaint()
+    assert _guess(tmp_path / "missing.json") == FirstPaint()
 
 
 def test_when_unsure_about_the_tray_there_is_no_early_window(tmp_path: Path) -> None:
     """pydantic reads "yes" as true: showing early and then hiding would be a flash."""
     path = tmp_path / "settings.json"
     path.write_text(json.dumps({"ui": {"start_minimised": "yes"}}))
-    assert FirstPaint.read(path).minimised
+    assert _guess(path).minimised
 
 
 def test_the_first_paint_does_not_import_what_it_does_not_draw() -> None:

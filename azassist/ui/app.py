@@ -87,10 +87,6 @@ class FirstPaint(NamedTuple):
             return cls()
 
     @classmethod
-    def read(cls, settings_file: Path) -> FirstPaint:
-        return cls.guess(read_settings_json(settings_file))
-
-    @classmethod
     def of(cls, load: LoadResult) -> FirstPaint:
         from azassist.core.settings import TurnMode
 

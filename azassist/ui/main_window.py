@@ -39,8 +39,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from azassist.core.states import Activity, ConnectionState, ErrorKind
 from azassist.core.paths import AppPaths
+from azassist.core.states import Activity, ConnectionState, ErrorKind
 from azassist.ui.controls import ControlsPanel
 from azassist.ui.resources import app_icon, glyph
 from azassist.ui.theme import apply_theme

@@ -6,6 +6,7 @@ right everywhere (including under Xvfb, which has no platform theme).
 
 from __future__ import annotations
 
+import functools
 import string
 import sys
 from typing import TYPE_CHECKING, NamedTuple
@@ -152,16 +153,24 @@ class Colours(NamedTuple):
         )
 
 
-def style_sheet(palette: QPalette, name: str = "app") -> str:
-    """resources/styles/<name>.qss with its colour names filled for this palette."""
+@functools.cache
+def _sheet_template(name: str) -> str:
+    """resources/styles/<name>.qss, read once: the talk panel asks again on every palette change."""
     from azassist.ui.resources import resources_dir
 
     try:
-        template = (resources_dir() / "styles" / f"{name}.qss").read_text(encoding="utf-8")
+        return (resources_dir() / "styles" / f"{name}.qss").read_text(encoding="utf-8")
     except OSError:
         return ""
+
+
+def style_sheet(palette: QPalette, name: str = "app") -> str:
+    """resources/styles/<name>.qss with its colour names filled for this palette."""
+    template = _sheet_template(name)
+    if not template:
+        return ""
     colours = Colours.for_palette(palette)
-    values = {name: colour.name() for name, colour in colours._asdict().items()}
+    values = {role: colour.name() for role, colour in colours._asdict().items()}
     values["text"] = palette.color(QPalette.ColorRole.Text).name()
     values["base"] = palette.color(QPalette.ColorRole.Base).name()
     return string.Template(template).safe_substitute(values)

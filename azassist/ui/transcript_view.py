@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import time
 from enum import Enum
-
 from typing import TYPE_CHECKING
 
 from PySide6 import QtGui

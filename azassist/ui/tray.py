@@ -10,6 +10,7 @@ from azassist.core.states import Activity, ConnectionState
 from azassist.ui.resources import app_icon, badged_icon
 from azassist.ui.widgets import state_colour
 
+
 class Tray(QObject):
     """Wraps QSystemTrayIcon; ``available`` is False where the desktop has no tray."""
 

@@ -5,9 +5,7 @@ microphone."""
 
 from __future__ import annotations
 
-
 import numpy as np
-import pytest
 
 from azassist.core.audio.memory import int16_frame
 from azassist.core.audio.processing import FAR_ACTIVE_FRAMES, FAR_ACTIVE_PEAK, AudioProcessor, ProcessingOptions
