@@ -149,6 +149,10 @@ class AudioProcessor:
         self._silence = _Silence()
         self.ducked_frames = 0
         self._render_next_at = 0.0  # DAC time right after the last frame handed over
+        # set by a speaker that parked its stream (no render blocks until it starts again):
+        # the reverse stream carries on as silence, one frame per microphone frame
+        self.render_parked = False
+        self.render_fill_frames = 0  # silent frames fed for a parked (or late) speaker
         self._render_queue: collections.deque[tuple[np.ndarray, int, float]] = collections.deque(maxlen=100)
         self._delay_ms = -1
         self.render_frames = 0
@@ -232,6 +236,7 @@ class AudioProcessor:
         """Note what the speaker plays (any block size, speaker thread). ``dac_time``: when
         its first sample reaches the DAC, on PortAudio's stream clock (0 when unknown).
         ``silent``: the caller knows the block is all zeros (it need not be scanned)."""
+        self.render_parked = False  # the speaker runs again
         if self._apm is None or not self._options.echo_cancellation:
             return
         with self._render_lock:
@@ -258,7 +263,7 @@ class AudioProcessor:
         while queue:
             chunk, rate, at = queue[0]
             if adc_time and at and at > adc_time + RENDER_LEAD:
-                return  # keep the render stream a fixed time ahead of the capture stream
+                break  # keep the render stream a fixed time ahead of the capture stream
             queue.popleft()
             if at and self._render_next_at:
                 # the speaker thread was late (the device played silence meanwhile): give the
@@ -268,6 +273,27 @@ class AudioProcessor:
                     self._reverse(apm, self._silence.samples(rate), rate)
             self._render_next_at = at + len(chunk) / rate if at else 0.0
             self._reverse(apm, chunk, rate)
+        if not queue and self._render_rate:
+            self._fill_render_gap(apm, adc_time)
+
+    def _fill_render_gap(self, apm: rtc.AudioProcessingModule, adc_time: float) -> None:
+        """Nothing played is queued: if the speaker is parked (or so late that the capture
+        stream is more than a frame ahead), feed silence. AEC3 resets its delay estimate when
+        the render stream runs dry, and the next reply would echo while it re-converged.
+        Only with an empty queue: a queued frame merely not due yet (DAC times jitter by a
+        millisecond or two) must not get a silent frame before it, which would shift the
+        echo path by 10 ms."""
+        rate, frame_seconds = self._render_rate, 0.01
+        if adc_time and self._render_next_at:
+            if adc_time - self._render_next_at > 0.5:  # the microphone was away: catch up at once
+                self._render_next_at = adc_time - frame_seconds
+            while self._render_next_at + frame_seconds <= adc_time + RENDER_LEAD:
+                self._reverse(apm, self._silence.samples(rate), rate)
+                self._render_next_at += frame_seconds
+                self.render_fill_frames += 1
+        elif self.render_parked:  # no stream times: one frame per microphone frame keeps pace
+            self._reverse(apm, self._silence.samples(rate), rate)
+            self.render_fill_frames += 1
 
     def _reverse(self, apm: rtc.AudioProcessingModule, chunk: np.ndarray, rate: int) -> None:
         if self._silence.is_silence(chunk, rate):

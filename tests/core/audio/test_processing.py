@@ -110,3 +110,39 @@ def test_switching_automatic_gain_off_removes_the_stage(assistant_voice: np.ndar
     processor.configure(ProcessingOptions(False, False, auto_gain=False, high_pass_filter=False))
     quiet = (assistant_voice * 0.03).astype(np.int16)
     np.testing.assert_array_equal(capture(processor, quiet), quiet)
+
+
+def feed_captures(processor: AudioProcessor, count: int, first_adc: float) -> None:
+    """``count`` silent microphone frames, 10 ms apart from ``first_adc`` (0: no times)."""
+    for index in range(count):
+        adc = first_adc + index * 0.01 if first_adc else 0.0
+        processor.process_capture(int16_frame(np.zeros(FRAME, np.int16), RATE), adc)
+
+
+def test_a_parked_speaker_keeps_the_reverse_stream_in_step_with_the_microphone() -> None:
+    """AEC3 resets its echo-delay estimate when the reverse stream runs dry, so while the
+    speaker's stream is parked each microphone frame still gets its 10 ms of silence."""
+    processor = AudioProcessor(ProcessingOptions(echo_cancellation=True, noise_suppression=False, auto_gain=False))
+    processor.process_render(np.zeros(4 * FRAME, np.int16), RATE, 5.0)  # played until 5.04
+    processor.render_parked = True
+    feed_captures(processor, 50, first_adc=5.0)  # the microphone runs on to 5.5
+    assert not render_queue(processor)
+    # 4 played, then one per microphone frame, a frame behind (a slightly late speaker
+    # thread is not taken for a parked one): the frames of 5.04-5.48 filled
+    assert processor.render_frames == 49
+    assert processor.render_fill_frames == 45
+    # the speaker starts again: its first frame is due after what was filled
+    processor.process_render(np.full(FRAME, 2000, np.int16), RATE, 5.52)
+    assert not processor.render_parked
+    feed_captures(processor, 3, first_adc=5.5)  # 5.49-5.51 filled at its arrival, then it
+    assert processor.render_frames == 49 + 3 + 1
+
+
+def test_without_stream_times_a_parked_speaker_fills_one_frame_per_microphone_frame() -> None:
+    processor = AudioProcessor(ProcessingOptions(echo_cancellation=True, noise_suppression=False, auto_gain=False))
+    processor.process_render(np.zeros(FRAME, np.int16), RATE)
+    feed_captures(processor, 5, first_adc=0.0)
+    assert processor.render_frames == 1  # running speaker, late: nothing is made up
+    processor.render_parked = True
+    feed_captures(processor, 5, first_adc=0.0)
+    assert processor.render_frames == 6 and processor.render_fill_frames == 5
