@@ -15,7 +15,8 @@
   next segment starts it again, behind a short silent lead-in. Measured on the virtual
   speaker: a sample written into the running 10 ms stream was heard ~25 ms later (behind the
   silence already buffered), one in a started stream after its lead-in and ~1 ms, the start
-  costing 1-3 ms on the loop; and a running stream costs 2-3 % of a core to play silence. While parked the echo canceller's
+  costing 1-3 ms on the loop; and a running stream costs 2-3 % of a core to play silence.
+  The engine ``wake()``s the speaker when a reply becomes likely, so it usually runs already. While parked the echo canceller's
   reverse stream carries on as silence (``AudioProcessor.render_parked``).
 
 Without a working device (lost, or none) a ``SilentClock`` thread consumes the queue in
@@ -49,6 +50,9 @@ OUTPUT_BLOCK_SECONDS = 0.01
 # Idle this long (nothing queued, every report fired), the device stream parks: long enough
 # that the gaps inside one reply (between its segments, a tool call) keep it running.
 PARK_AFTER_SECONDS = 0.5
+# Woken because a reply is likely (the user began to speak, a message was sent), the stream
+# runs this long at most before it parks again unless a segment comes.
+WAKE_HOLD_SECONDS = 30.0
 # A started stream plays this much silence before the queue. PulseAudio inserts a stream it
 # restarts into the sink's already-mixed audio (a rewind); on the virtual speaker the first
 # ~9 ms of what the stream played then went missing (5 ms of lead-in: 4 ms lost; 10 ms and
@@ -214,6 +218,7 @@ class SpeakerOutput(AudioOutput):
         self.segments_played = 0
         self.samples_played = 0  # handed to the device (or the silent clock), all segments
         self.segments_interrupted = 0
+        self.cold_starts = 0  # segments that found the stream parked (nobody woke it ahead)
         self.start_delays: list[float] = []  # first frame captured -> first sample at the DAC
 
     # --- device ---------------------------------------------------------------------------
@@ -277,6 +282,7 @@ class SpeakerOutput(AudioOutput):
                 self._current.chunks.append(samples)
                 self._current.queued += len(samples)
         if starting:
+            self.cold_starts += self.stream.parked
             self._unpark()
 
     def _to_device_rate(self, frame: rtc.AudioFrame) -> np.ndarray:
@@ -431,14 +437,25 @@ class SpeakerOutput(AudioOutput):
         self.jitter.on_segment_played(segment.underruns)
 
     # --- parking (event loop) -------------------------------------------------------------
-    def _park_when_idle(self) -> None:
-        """(Re)arm the park timer: the stream parks once idle for PARK_AFTER_SECONDS."""
+    def wake(self) -> None:
+        """A reply is likely soon: start a parked stream now, while the user still speaks.
+
+        A restarted stream can take long to play on some sound servers: on the virtual
+        speaker, with nothing else reading the sink, PortAudio's first blocks were taken at
+        once and the next only 130-420 ms later (the sink slept). Woken ahead, the stream is
+        running, at its steady latency, when the reply arrives; a segment that finds it
+        parked still starts it."""
+        if self._current is not None or self._queue:
+            return  # playing: the segment's end arms the timer
+        self._unpark()
+        self._park_when_idle(WAKE_HOLD_SECONDS)
+
+    def _park_when_idle(self, after: float = PARK_AFTER_SECONDS) -> None:
+        """(Re)arm the park timer: the stream parks once idle for ``after`` seconds."""
         if self._park_timer is not None:
             self._park_timer.cancel()
         loop = self._loop
-        self._park_timer = None if loop is None or loop.is_closed() else loop.call_later(
-            PARK_AFTER_SECONDS, self._park_if_idle
-        )
+        self._park_timer = None if loop is None or loop.is_closed() else loop.call_later(after, self._park_if_idle)
 
     def _park_if_idle(self) -> None:
         self._park_timer = None

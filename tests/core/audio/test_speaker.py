@@ -11,6 +11,7 @@ import pytest
 
 from azassist.core.audio.facade import DeviceAudioIO
 from azassist.core.audio.memory import int16_frame
+from azassist.core.audio import speaker as speaker_module
 from azassist.core.audio.speaker import DeviceBuffer, SpeakerOutput
 from livekit.agents.voice.io import PlaybackFinishedEvent
 from tests.core.audio.support import RATE, MonitorRecorder, active_span, best_alignment, device_glitches, until
@@ -309,3 +310,26 @@ async def test_a_speaker_that_cannot_restart_plays_on_the_silent_clock(
         "the speaker to be reopened",
     )
     assert speaker.stream.is_open
+
+
+async def test_a_woken_speaker_runs_until_a_reply_has_played(
+    device_audio: DeviceAudioIO, monkeypatch: pytest.MonkeyPatch, short_speech: np.ndarray
+) -> None:
+    """``expect_reply`` starts the stream ahead of the reply and keeps it running while the
+    user still speaks; without a reply it parks again after the hold."""
+    speaker = device_audio.output
+    monkeypatch.setattr(speaker_module, "WAKE_HOLD_SECONDS", 1.5)
+    await until(lambda: speaker.stream.parked, 5, "the idle speaker to park")
+    device_audio.expect_reply()
+    assert not speaker.stream.parked
+    await asyncio.sleep(2 * speaker_module.PARK_AFTER_SECONDS)
+    assert not speaker.stream.parked  # held for the reply, past the idle delay
+    await capture(speaker, short_speech)
+    speaker.flush()
+    await asyncio.wait_for(speaker.wait_for_playout(), 10)
+    assert speaker.cold_starts == 0
+    await until(lambda: speaker.stream.parked, 5, "the speaker to park after the reply")
+
+    device_audio.expect_reply()  # no reply this time: the hold runs out
+    assert not speaker.stream.parked
+    await until(lambda: speaker.stream.parked, 5, "the hold to run out")
