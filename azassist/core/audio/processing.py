@@ -273,25 +273,29 @@ class AudioProcessor:
                     self._reverse(apm, self._silence.samples(rate), rate)
             self._render_next_at = at + len(chunk) / rate if at else 0.0
             self._reverse(apm, chunk, rate)
-        if not queue and self._render_rate:
-            self._fill_render_gap(apm, adc_time)
+        if self._render_rate:
+            self._fill_render_gap(apm, adc_time, queue[0][2] if queue else 0.0)
 
-    def _fill_render_gap(self, apm: rtc.AudioProcessingModule, adc_time: float) -> None:
-        """Nothing played is queued: if the speaker is parked (or so late that the capture
-        stream is more than a frame ahead), feed silence. AEC3 resets its delay estimate when
-        the render stream runs dry, and the next reply would echo while it re-converged.
-        Only with an empty queue: a queued frame merely not due yet (DAC times jitter by a
-        millisecond or two) must not get a silent frame before it, which would shift the
-        echo path by 10 ms."""
+    def _fill_render_gap(self, apm: rtc.AudioProcessingModule, adc_time: float, head_at: float) -> None:
+        """Feed silence for each due 10 ms of the render stream that no played frame covers:
+        while the speaker is parked, when it restarts (its first frame is due a little after
+        the capture stream's present) or when its thread is late. AEC3 resets its delay
+        estimate when a microphone frame finds the render stream dry, and the echo leaks
+        while it re-converges (figure 8 fell from 69 to 35 dB in one of three runs when the
+        restart left two microphone frames without a render frame). A slot is filled only
+        if it starts half a frame or more before the next queued frame (as the late-thread
+        fill above rounds): DAC times jitter by a millisecond or two, and a silent frame
+        before a frame that was merely not due yet would shift the echo path by 10 ms."""
         rate, frame_seconds = self._render_rate, 0.01
         if adc_time and self._render_next_at:
             if adc_time - self._render_next_at > 0.5:  # the microphone was away: catch up at once
-                self._render_next_at = adc_time - frame_seconds
-            while self._render_next_at + frame_seconds <= adc_time + RENDER_LEAD:
+                self._render_next_at = adc_time
+            limit = head_at - frame_seconds / 2 if head_at else float("inf")
+            while self._render_next_at <= min(adc_time + RENDER_LEAD, limit):
                 self._reverse(apm, self._silence.samples(rate), rate)
                 self._render_next_at += frame_seconds
                 self.render_fill_frames += 1
-        elif self.render_parked:  # no stream times: one frame per microphone frame keeps pace
+        elif self.render_parked and not head_at:  # no stream times: one frame per microphone frame
             self._reverse(apm, self._silence.samples(rate), rate)
             self.render_fill_frames += 1
 

@@ -127,15 +127,24 @@ def test_a_parked_speaker_keeps_the_reverse_stream_in_step_with_the_microphone()
     processor.render_parked = True
     feed_captures(processor, 50, first_adc=5.0)  # the microphone runs on to 5.5
     assert not render_queue(processor)
-    # 4 played, then one per microphone frame, a frame behind (a slightly late speaker
-    # thread is not taken for a parked one): the frames of 5.04-5.48 filled
-    assert processor.render_frames == 49
-    assert processor.render_fill_frames == 45
+    # 4 played, then one per microphone frame as its 10 ms fall due: 5.04-5.49 filled
+    assert processor.render_frames == 50
+    assert processor.render_fill_frames == 46
     # the speaker starts again: its first frame is due after what was filled
     processor.process_render(np.full(FRAME, 2000, np.int16), RATE, 5.52)
     assert not processor.render_parked
-    feed_captures(processor, 3, first_adc=5.5)  # 5.49-5.51 filled at its arrival, then it
-    assert processor.render_frames == 49 + 3 + 1
+    # 5.50 and 5.51 filled as they fall due (each a frame for its microphone frame), then it
+    feed_captures(processor, 3, first_adc=5.5)
+    assert processor.render_frames == 50 + 2 + 1 and processor.render_fill_frames == 48
+
+
+def test_a_frame_not_due_yet_gets_no_silence_before_it() -> None:
+    """DAC times jitter: a queued frame a millisecond late is the next frame, not a gap."""
+    processor = AudioProcessor(ProcessingOptions(echo_cancellation=True, noise_suppression=False, auto_gain=False))
+    processor.process_render(np.zeros(FRAME, np.int16), RATE, 5.0)
+    processor.process_render(np.zeros(FRAME, np.int16), RATE, 5.0115)  # 1.5 ms late
+    feed_captures(processor, 2, first_adc=5.0)  # at 5.01 the second frame is not due yet
+    assert processor.render_fill_frames == 0 and processor.render_frames == 1
 
 
 def test_without_stream_times_a_parked_speaker_fills_one_frame_per_microphone_frame() -> None:
