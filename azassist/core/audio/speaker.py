@@ -210,6 +210,7 @@ class SpeakerOutput(AudioOutput):
         self._loop: asyncio.AbstractEventLoop | None = None
         self._park_timer: asyncio.TimerHandle | None = None
         self._lead_in = 0  # silent samples still to play before the queue, after an unpark
+        self._hold_after_segment = False  # woken while playing: stay running after it
         self.output_latency = 0.0  # callback -> DAC, seconds
         self.underruns = 0  # segments that ran dry mid-way (jitter)
         self.device_underflows = 0  # PortAudio's own output underflow flags
@@ -446,7 +447,8 @@ class SpeakerOutput(AudioOutput):
         running, at its steady latency, when the reply arrives; a segment that finds it
         parked still starts it."""
         if self._current is not None or self._queue:
-            return  # playing: the segment's end arms the timer
+            self._hold_after_segment = True  # barge-in: the reply to it follows this segment
+            return
         self._unpark()
         self._park_when_idle(WAKE_HOLD_SECONDS)
 
@@ -489,7 +491,8 @@ class SpeakerOutput(AudioOutput):
         if not interrupted and not self._resize_due and self.device_buffer.on_clean_segment():
             self._resize_due = True
         self._resize_when_idle()
-        self._park_when_idle()
+        hold, self._hold_after_segment = self._hold_after_segment, False
+        self._park_when_idle(WAKE_HOLD_SECONDS if hold else PARK_AFTER_SECONDS)
 
     def _resize_when_idle(self) -> None:
         """Reopen the device with the buffer's new size, but only between replies."""

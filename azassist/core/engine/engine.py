@@ -921,9 +921,11 @@ class Engine:
         self._batch_input(live.audio)
         live.session.input.set_audio_enabled(not self._muted and (self._hands_free or self._ptt_pressed))
 
-    @staticmethod
-    def _expect_reply(live: _Live) -> None:
-        """Tell the audio seam a reply is likely soon (a parked speaker starts ahead of it)."""
+    def _expect_reply(self, live: _Live) -> None:
+        """Tell the audio seam a spoken reply is likely soon (a parked speaker starts ahead of
+        it); text-only replies play nothing, so the speaker stays parked."""
+        if self.settings.model.modalities is Modalities.TEXT:
+            return
         expect = getattr(live.audio, "expect_reply", None)
         if callable(expect):
             expect()

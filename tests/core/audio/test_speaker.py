@@ -333,3 +333,12 @@ async def test_a_woken_speaker_runs_until_a_reply_has_played(
     device_audio.expect_reply()  # no reply this time: the hold runs out
     assert not speaker.stream.parked
     await until(lambda: speaker.stream.parked, 5, "the hold to run out")
+
+    # the user barges in while a reply plays: the reply to that comes after the cut one
+    await capture(speaker, short_speech)
+    device_audio.expect_reply()
+    speaker.clear_buffer()
+    speaker.flush()
+    await asyncio.sleep(2 * speaker_module.PARK_AFTER_SECONDS)
+    assert not speaker.stream.parked
+    await until(lambda: speaker.stream.parked, 5, "the hold to run out")
