@@ -177,10 +177,6 @@ class DeviceAudioIO(AudioIO):
         """Hand the session the microphone in ``samples``-long frames (0: per device block)."""
         self.input.batch(samples)
 
-    def expect_reply(self) -> None:
-        """A reply is likely soon (the user speaks, a message went out): wake the speaker."""
-        self.output.wake()
-
     def apply(self, settings: AudioSettings | Settings) -> None:
         if isinstance(settings, Settings):
             settings = settings.audio

@@ -149,10 +149,6 @@ class AudioProcessor:
         self._silence = _Silence()
         self.ducked_frames = 0
         self._render_next_at = 0.0  # DAC time right after the last frame handed over
-        # set by a speaker that parked its stream (no render blocks until it starts again):
-        # the reverse stream carries on as silence, one frame per microphone frame
-        self.render_parked = False
-        self.render_fill_frames = 0  # silent frames fed for a parked (or late) speaker
         self._render_queue: collections.deque[tuple[np.ndarray, int, float]] = collections.deque(maxlen=100)
         self._delay_ms = -1
         self.render_frames = 0
@@ -236,7 +232,6 @@ class AudioProcessor:
         """Note what the speaker plays (any block size, speaker thread). ``dac_time``: when
         its first sample reaches the DAC, on PortAudio's stream clock (0 when unknown).
         ``silent``: the caller knows the block is all zeros (it need not be scanned)."""
-        self.render_parked = False  # the speaker runs again
         if self._apm is None or not self._options.echo_cancellation:
             return
         with self._render_lock:
@@ -263,7 +258,7 @@ class AudioProcessor:
         while queue:
             chunk, rate, at = queue[0]
             if adc_time and at and at > adc_time + RENDER_LEAD:
-                break  # keep the render stream a fixed time ahead of the capture stream
+                return  # keep the render stream a fixed time ahead of the capture stream
             queue.popleft()
             if at and self._render_next_at:
                 # the speaker thread was late (the device played silence meanwhile): give the
@@ -273,31 +268,6 @@ class AudioProcessor:
                     self._reverse(apm, self._silence.samples(rate), rate)
             self._render_next_at = at + len(chunk) / rate if at else 0.0
             self._reverse(apm, chunk, rate)
-        if self._render_rate:
-            self._fill_render_gap(apm, adc_time, queue[0][2] if queue else 0.0)
-
-    def _fill_render_gap(self, apm: rtc.AudioProcessingModule, adc_time: float, head_at: float) -> None:
-        """Feed silence for each due 10 ms of the render stream that no played frame covers:
-        while the speaker is parked, when it restarts (its first frame is due a little after
-        the capture stream's present) or when its thread is late. AEC3 resets its delay
-        estimate when a microphone frame finds the render stream dry, and the echo leaks
-        while it re-converges (figure 8 fell from 69 to 35 dB in one of three runs when the
-        restart left two microphone frames without a render frame). A slot is filled only
-        if it starts half a frame or more before the next queued frame (as the late-thread
-        fill above rounds): DAC times jitter by a millisecond or two, and a silent frame
-        before a frame that was merely not due yet would shift the echo path by 10 ms."""
-        rate, frame_seconds = self._render_rate, 0.01
-        if adc_time and self._render_next_at:
-            if adc_time - self._render_next_at > 0.5:  # the microphone was away: catch up at once
-                self._render_next_at = adc_time
-            limit = head_at - frame_seconds / 2 if head_at else float("inf")
-            while self._render_next_at <= min(adc_time + RENDER_LEAD, limit):
-                self._reverse(apm, self._silence.samples(rate), rate)
-                self._render_next_at += frame_seconds
-                self.render_fill_frames += 1
-        elif self.render_parked and not head_at:  # no stream times: one frame per microphone frame
-            self._reverse(apm, self._silence.samples(rate), rate)
-            self.render_fill_frames += 1
 
     def _reverse(self, apm: rtc.AudioProcessingModule, chunk: np.ndarray, rate: int) -> None:
         if self._silence.is_silence(chunk, rate):

@@ -11,13 +11,6 @@
   The target starts small and grows only when a segment actually runs dry mid-way (an
   underrun), then slowly shrinks again: as small as glitch-free playback allows.
 - Everything played feeds the echo canceller's reverse stream, 10 ms at a time.
-- Idle for ``PARK_AFTER_SECONDS``, the device stream is parked (stopped, kept open) and the
-  next segment starts it again, behind a short silent lead-in. Measured on the virtual
-  speaker: a sample written into the running 10 ms stream was heard ~25 ms later (behind the
-  silence already buffered), one in a started stream after its lead-in and ~1 ms, the start
-  costing 1-3 ms on the loop; and a running stream costs 2-3 % of a core to play silence.
-  The engine ``wake()``s the speaker when a reply becomes likely, so it usually runs already. While parked the echo canceller's
-  reverse stream carries on as silence (``AudioProcessor.render_parked``).
 
 Without a working device (lost, or none) a ``SilentClock`` thread consumes the queue in
 real time instead, so replies still end and the conversation goes on while audio is retried.
@@ -47,18 +40,6 @@ from azassist.core.audio.streams import DeviceStream
 log = logging.getLogger(__name__)
 
 OUTPUT_BLOCK_SECONDS = 0.01
-# Idle this long (nothing queued, every report fired), the device stream parks: long enough
-# that the gaps inside one reply (between its segments, a tool call) keep it running.
-PARK_AFTER_SECONDS = 0.5
-# Woken because a reply is likely (the user began to speak, a message was sent), the stream
-# runs this long at most before it parks again unless a segment comes.
-WAKE_HOLD_SECONDS = 30.0
-# A started stream plays this much silence before the queue. PulseAudio inserts a stream it
-# restarts into the sink's already-mixed audio (a rewind); on the virtual speaker the first
-# ~9 ms of what the stream played then went missing (5 ms of lead-in: 4 ms lost; 10 ms and
-# more: nothing lost, in every run). 15 ms leaves room and still plays sooner than a
-# running stream (~25 ms behind its buffered silence).
-UNPARK_LEAD_IN_SECONDS = 0.015
 
 
 @dataclass
@@ -208,9 +189,6 @@ class SpeakerOutput(AudioOutput):
         self._resampler: rtc.AudioResampler | None = None
         self._reports: list[_Report] = []
         self._loop: asyncio.AbstractEventLoop | None = None
-        self._park_timer: asyncio.TimerHandle | None = None
-        self._lead_in = 0  # silent samples still to play before the queue, after an unpark
-        self._hold_after_segment = False  # woken while playing: stay running after it
         self.output_latency = 0.0  # callback -> DAC, seconds
         self.underruns = 0  # segments that ran dry mid-way (jitter)
         self.device_underflows = 0  # PortAudio's own output underflow flags
@@ -219,7 +197,6 @@ class SpeakerOutput(AudioOutput):
         self.segments_played = 0
         self.samples_played = 0  # handed to the device (or the silent clock), all segments
         self.segments_interrupted = 0
-        self.cold_starts = 0  # segments that found the stream parked (nobody woke it ahead)
         self.start_delays: list[float] = []  # first frame captured -> first sample at the DAC
 
     # --- device ---------------------------------------------------------------------------
@@ -237,7 +214,6 @@ class SpeakerOutput(AudioOutput):
             self.run_without_device()
             raise
         self._set_rate(opened)
-        self._park_when_idle()
 
     def run_without_device(self) -> None:
         """Keep time with no device: queued audio is consumed silently in real time."""
@@ -274,17 +250,13 @@ class SpeakerOutput(AudioOutput):
             return  # the rest of a segment that clear_buffer() already ended
         samples = self._to_device_rate(frame)
         with self._lock:
-            starting = self._current is None
-            if starting:
+            if self._current is None:
                 self._current = _Segment(self._next_id, first_frame_at=time.time())
                 self._next_id += 1
                 self._queue.append(self._current)
             if len(samples):
                 self._current.chunks.append(samples)
                 self._current.queued += len(samples)
-        if starting:
-            self.cold_starts += self.stream.parked
-            self._unpark()
 
     def _to_device_rate(self, frame: rtc.AudioFrame) -> np.ndarray:
         if frame.sample_rate == self._rate and frame.num_channels == 1:
@@ -361,11 +333,7 @@ class SpeakerOutput(AudioOutput):
     def _on_block(self, outdata: np.ndarray, time_info: Any, status: Any) -> None:
         self.output_latency = max(0.0, time_info.outputBufferDacTime - time_info.currentTime)
         out = outdata[:, 0]
-        lead = min(self._lead_in, len(out))
-        if lead:
-            self._lead_in -= lead
-            out[:lead] = 0
-        written = self._fill(out[lead:], dac_wall=time.time() + self.output_latency + lead / self._rate)
+        written = self._fill(out, dac_wall=time.time() + self.output_latency)
         if status.output_underflow:
             self.device_underflows += 1
             if self._last_block_audible or written:  # a gap inside a reply, not in silence
@@ -437,50 +405,6 @@ class SpeakerOutput(AudioOutput):
     def _segment_done(self, segment: _Segment) -> None:
         self.jitter.on_segment_played(segment.underruns)
 
-    # --- parking (event loop) -------------------------------------------------------------
-    def wake(self) -> None:
-        """A reply is likely soon: start a parked stream now, while the user still speaks.
-
-        A restarted stream can take long to play on some sound servers: on the virtual
-        speaker, with nothing else reading the sink, PortAudio's first blocks were taken at
-        once and the next only 130-420 ms later (the sink slept). Woken ahead, the stream is
-        running, at its steady latency, when the reply arrives; a segment that finds it
-        parked still starts it."""
-        if self._current is not None or self._queue:
-            self._hold_after_segment = True  # barge-in: the reply to it follows this segment
-            return
-        self._unpark()
-        self._park_when_idle(WAKE_HOLD_SECONDS)
-
-    def _park_when_idle(self, after: float = PARK_AFTER_SECONDS) -> None:
-        """(Re)arm the park timer: the stream parks once idle for ``after`` seconds."""
-        if self._park_timer is not None:
-            self._park_timer.cancel()
-        loop = self._loop
-        self._park_timer = None if loop is None or loop.is_closed() else loop.call_later(after, self._park_if_idle)
-
-    def _park_if_idle(self) -> None:
-        self._park_timer = None
-        if not self.idle or self._resize_due or not self.stream.is_open or self.stream.parked:
-            return  # busy (the segment's end re-arms the timer), reopening, or no device
-        self.stream.park()
-        self._last_block_audible = False
-        self._processor.render_parked = True
-
-    def _unpark(self) -> None:
-        """A segment begins: the device must run (a parked stream starts in a few ms)."""
-        if self._park_timer is not None:
-            self._park_timer.cancel()
-            self._park_timer = None
-        if not self.stream.parked:
-            return
-        self._lead_in = int(UNPARK_LEAD_IN_SECONDS * self._rate)
-        try:
-            self.stream.unpark()
-        except Exception as exc:  # noqa: BLE001 - the device went away while parked
-            log.warning("could not restart the speaker: %s", exc)
-            self._on_lost(str(exc))
-
     # --- device buffer (event loop) -------------------------------------------------------
     def _on_audible_underflow(self) -> None:
         if not self._resize_due and self.device_buffer.on_underflow():
@@ -491,8 +415,6 @@ class SpeakerOutput(AudioOutput):
         if not interrupted and not self._resize_due and self.device_buffer.on_clean_segment():
             self._resize_due = True
         self._resize_when_idle()
-        hold, self._hold_after_segment = self._hold_after_segment, False
-        self._park_when_idle(WAKE_HOLD_SECONDS if hold else PARK_AFTER_SECONDS)
 
     def _resize_when_idle(self) -> None:
         """Reopen the device with the buffer's new size, but only between replies."""
@@ -546,9 +468,6 @@ class SpeakerOutput(AudioOutput):
 
     def close(self) -> None:
         """Stop playing and end every outstanding segment, so no reply waits forever."""
-        if self._park_timer is not None:
-            self._park_timer.cancel()
-            self._park_timer = None
         self.close_device()
         self.clear_buffer()
         self._discard_until_flush = False

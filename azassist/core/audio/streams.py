@@ -5,11 +5,6 @@ PortAudio ends a stream's thread when the device goes away (unplugged, the sound
 killed the stream): its ``finished_callback`` then runs although nobody stopped it. That,
 or callbacks that stop arriving, is how a lost device is noticed; the owner is told on the
 event loop's thread and decides how to recover.
-
-A stream can also be *parked*: stopped on purpose, its device kept open, and started again
-in a few milliseconds. An idle speaker parks (see ``SpeakerOutput``): a running output
-stream costs a thread woken 100 times a second to play silence, and a sample written into
-it waits behind the silence already buffered.
 """
 
 from __future__ import annotations
@@ -61,8 +56,6 @@ class DeviceStream:
         self.rate = SAMPLE_RATE
         self.last_callback_at = 0.0
         self.callback_errors = 0
-        self.parked = False  # open but stopped on purpose (no callbacks, not a stall)
-        self.parks = 0
 
     @property
     def is_open(self) -> bool:
@@ -97,7 +90,6 @@ class DeviceStream:
                 continue
             try:
                 self._stream = stream
-                self.parked = False
                 self.device, self.rate = device, candidate
                 self.last_callback_at = time.monotonic()
                 stream.start()
@@ -115,42 +107,21 @@ class DeviceStream:
 
     def close(self) -> None:
         stream, self._stream = self._stream, None
-        self.parked = False
         if stream is not None:
             close_stream(stream)
 
-    def park(self) -> None:
-        """Stop the running stream at once (what it buffered is dropped), keeping it open.
-        A failure to stop is left to the next ``unpark``, which then reports the loss."""
+    @property
+    def time(self) -> float:
+        """PortAudio's clock for this stream (the clock callback times are on)."""
         stream = self._stream
-        if stream is None or self.parked:
-            return
-        # PortAudio's thread runs the finished callback before abort() returns: the flag
-        # tells it this stop is ours
-        self.parked = True
         try:
-            stream.abort(ignore_errors=False)
-        except Exception:  # noqa: BLE001 - a device that is going away
-            log.debug("%s: parking failed", self.direction, exc_info=True)
-        self.parks += 1
-
-    def unpark(self) -> None:
-        """Start a parked stream again (raises AudioDeviceError in plain words)."""
-        stream = self._stream
-        if stream is None or not self.parked:
-            return
-        self.last_callback_at = time.monotonic()
-        self.parked = False
-        try:
-            stream.start()
-        except Exception as exc:  # noqa: BLE001 - PortAudio fails to start in many ways
-            name = self.device.name if self.device else "device"
-            self.close()
-            raise AudioDeviceError(f"The {device_role(self.direction)} “{name}” could not be started ({exc}).") from exc
+            return float(stream.time) if stream is not None else 0.0
+        except Exception:  # noqa: BLE001 - a dying stream
+            return 0.0
 
     def stalled(self, grace: float) -> bool:
-        """Running but no callback for ``grace`` seconds: the device hung without dying."""
-        return self._stream is not None and not self.parked and time.monotonic() - self.last_callback_at > grace
+        """Open but no callback for ``grace`` seconds: the device hung without dying."""
+        return self._stream is not None and time.monotonic() - self.last_callback_at > grace
 
     def _callback(self, data: np.ndarray, frames: int, time_info: Any, status: Any) -> None:
         self.last_callback_at = time.monotonic()
@@ -169,7 +140,7 @@ class DeviceStream:
         if loop is None or loop.is_closed():
             return
         stream = self._stream
-        if stream is None or self.parked or getattr(stream, "_azassist_closed", False):
+        if stream is None or getattr(stream, "_azassist_closed", False):
             return
         try:
             loop.call_soon_threadsafe(self._lost, stream)
@@ -177,7 +148,7 @@ class DeviceStream:
             pass
 
     def _lost(self, stream: Any) -> None:
-        if stream is not self._stream or self.parked:
+        if stream is not self._stream:
             return
         name = self.device.name if self.device else "device"
         self.close()

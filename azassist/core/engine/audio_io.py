@@ -4,8 +4,8 @@ The engine never opens a device itself. A factory (sync or async) gets the curre
 and returns an object with ``input`` (a LiveKit ``AudioInput`` or None) and ``output`` (an
 ``AudioOutput`` or None), and optionally ``read_levels()``, ``wait_for_sound()``, ``apply(settings)``,
 ``set_muted(bool)`` and ``aclose()``: exactly what ``azassist.core.audio``'s
-``DeviceAudioIO``/``FileAudioIO`` offer, so they plug in as they are (and ``batch_input`` and
-``expect_reply``, which only the devices have). ``AudioPair`` builds
+``DeviceAudioIO``/``FileAudioIO`` offer, so they plug in as they are (and ``batch_input``,
+which only the device microphone has). ``AudioPair`` builds
 such an object from loose parts (memory seams in tests, a WAV input with a real speaker).
 """
 

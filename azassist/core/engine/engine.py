@@ -489,8 +489,6 @@ class Engine:
 
     def _on_agent_state(self, live: _Live, ev: Any) -> None:
         self._agent_state = ev.new_state
-        if ev.new_state == "thinking":
-            self._expect_reply(live)
         if ev.new_state == "speaking":
             if self.settings.model.modalities is not Modalities.TEXT and live.audio.output is not None:
                 live.audio_heard = True
@@ -499,8 +497,6 @@ class Engine:
 
     def _on_user_state(self, live: _Live, ev: Any) -> None:
         self._user_state = ev.new_state
-        if ev.new_state == "speaking":
-            self._expect_reply(live)
         if ev.old_state == "speaking" and ev.new_state == "listening" and self._hands_free:
             self._latency_mark = (ev.created_at, "speech")
         self._refresh_activity()
@@ -882,7 +878,6 @@ class Engine:
         assert live is not None
         self._stop_speech(live)
         self._latency_mark = (time.time(), "typed")
-        self._expect_reply(live)
         handle = live.session.generate_reply(user_input=text)
 
         def done(_: Any) -> None:
@@ -921,15 +916,6 @@ class Engine:
         self._batch_input(live.audio)
         live.session.input.set_audio_enabled(not self._muted and (self._hands_free or self._ptt_pressed))
 
-    def _expect_reply(self, live: _Live) -> None:
-        """Tell the audio seam a spoken reply is likely soon (a parked speaker starts ahead of
-        it); text-only replies play nothing, so the speaker stays parked."""
-        if self.settings.model.modalities is Modalities.TEXT:
-            return
-        expect = getattr(live.audio, "expect_reply", None)
-        if callable(expect):
-            expect()
-
     def _batch_input(self, audio: Any) -> None:
         """Set before the session starts too: the plugin cuts its appends from the first
         frame it gets, and batches line up with them only if every frame was a batch."""
@@ -965,7 +951,6 @@ class Engine:
             live.session.clear_user_turn()
         self._ptt_mark = live.meter.seconds_captured if live.meter else 0.0
         self._apply_input_enabled()
-        self._expect_reply(live)
         self._refresh_activity()
 
     def push_to_talk_release(self) -> None:

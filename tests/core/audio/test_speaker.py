@@ -11,7 +11,6 @@ import pytest
 
 from azassist.core.audio.facade import DeviceAudioIO
 from azassist.core.audio.memory import int16_frame
-from azassist.core.audio import speaker as speaker_module
 from azassist.core.audio.speaker import DeviceBuffer, SpeakerOutput
 from livekit.agents.voice.io import PlaybackFinishedEvent
 from tests.core.audio.support import RATE, MonitorRecorder, active_span, best_alignment, device_glitches, until
@@ -261,84 +260,3 @@ async def test_a_starved_reply_grows_the_device_buffer_between_replies(
     assert [kind for kind, _ in events.log] == ["started", "finished"] and not second.interrupted
     _, score = best_alignment(heard, speech)
     assert score > 0.99, f"the reopened speaker did not play the reply as given: {device_audio.stats}"
-
-
-# --- parking: an idle speaker stops its stream, the next reply starts it -----------------------
-
-async def test_an_idle_speaker_parks_and_the_next_segment_plays_whole(
-    device_audio: DeviceAudioIO, audio_events: list[object], speech: np.ndarray
-) -> None:
-    speaker = device_audio.output
-    await until(lambda: speaker.stream.parked, 5, "the idle speaker to park")
-    assert speaker.stream.is_open and not speaker.stream.stalled(grace=0.0)  # parked is not hung
-    await asyncio.sleep(0.3)
-    callbacks_at = speaker.stream.last_callback_at
-    await asyncio.sleep(0.3)
-    assert speaker.stream.last_callback_at == callbacks_at  # parked: PortAudio calls no more
-    assert speaker._processor.render_parked
-
-    # loud from its first sample, so a lost head shows (speech starts softly)
-    burst = (np.random.default_rng(7).standard_normal(RATE // 4) * 6000).astype(np.int16)
-    reply = np.concatenate([burst, speech])
-    events, finished, heard = await play_whole(speaker, reply)
-    assert [kind for kind, _ in events.log] == ["started", "finished"] and not finished.interrupted
-    offset, score = best_alignment(heard, reply)
-    assert score > 0.99, "the segment that woke the speaker was not played as given"
-    assert active_span(heard)[0] <= offset + 24, "the head of the segment that woke the speaker was lost"
-    await until(lambda: speaker.stream.parked, 5, "the speaker to park again after the segment")
-    assert speaker.stream.parks >= 2
-    assert not audio_events, f"parking was taken for a problem: {audio_events}"
-
-
-async def test_a_speaker_that_cannot_restart_plays_on_the_silent_clock(
-    device_audio: DeviceAudioIO, audio_events: list[object], short_speech: np.ndarray
-) -> None:
-    """The device went away while parked: the next reply still ends (on the silent clock),
-    the user is told in words, and the speaker is retried until it works again."""
-    speaker = device_audio.output
-    await until(lambda: speaker.stream.parked, 5, "the idle speaker to park")
-    speaker.stream._stream.close()  # PortAudio's stream is gone under the parked one
-    events = Recorder(speaker)
-    await capture(speaker, short_speech)
-    speaker.flush()
-    finished = await asyncio.wait_for(speaker.wait_for_playout(), 10)
-    assert not finished.interrupted and events.started == 1
-    messages = [getattr(event, "message", "") for event in audio_events]
-    assert any("speaker" in m and "could not be started" in m for m in messages), messages
-    await until(
-        lambda: any("works again" in getattr(event, "message", "") for event in audio_events), 5,
-        "the speaker to be reopened",
-    )
-    assert speaker.stream.is_open
-
-
-async def test_a_woken_speaker_runs_until_a_reply_has_played(
-    device_audio: DeviceAudioIO, monkeypatch: pytest.MonkeyPatch, short_speech: np.ndarray
-) -> None:
-    """``expect_reply`` starts the stream ahead of the reply and keeps it running while the
-    user still speaks; without a reply it parks again after the hold."""
-    speaker = device_audio.output
-    monkeypatch.setattr(speaker_module, "WAKE_HOLD_SECONDS", 1.5)
-    await until(lambda: speaker.stream.parked, 5, "the idle speaker to park")
-    device_audio.expect_reply()
-    assert not speaker.stream.parked
-    await asyncio.sleep(2 * speaker_module.PARK_AFTER_SECONDS)
-    assert not speaker.stream.parked  # held for the reply, past the idle delay
-    await capture(speaker, short_speech)
-    speaker.flush()
-    await asyncio.wait_for(speaker.wait_for_playout(), 10)
-    assert speaker.cold_starts == 0
-    await until(lambda: speaker.stream.parked, 5, "the speaker to park after the reply")
-
-    device_audio.expect_reply()  # no reply this time: the hold runs out
-    assert not speaker.stream.parked
-    await until(lambda: speaker.stream.parked, 5, "the hold to run out")
-
-    # the user barges in while a reply plays: the reply to that comes after the cut one
-    await capture(speaker, short_speech)
-    device_audio.expect_reply()
-    speaker.clear_buffer()
-    speaker.flush()
-    await asyncio.sleep(2 * speaker_module.PARK_AFTER_SECONDS)
-    assert not speaker.stream.parked
-    await until(lambda: speaker.stream.parked, 5, "the hold to run out")

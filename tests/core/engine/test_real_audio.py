@@ -55,15 +55,6 @@ async def device_engine(pace: float, **groups: dict[str, Any]) -> AsyncIterator[
             await engine.aclose()
 
 
-async def speaker_parked(engine: Engine) -> Any:
-    """The engine's speaker, once its idle stream has parked (as it is between turns)."""
-    live = engine._live
-    assert live is not None
-    speaker = live.audio.output
-    await until(lambda: speaker.stream.parked, 10, "the idle speaker to park")
-    return speaker
-
-
 async def _speak(path: Path) -> None:
     player = play_into_microphone(path)
     while player.poll() is None:
@@ -80,13 +71,10 @@ async def test_hands_free_turn_through_microphone_and_speaker(virtual_audio: obj
         server.scripted.queue_reply("The kitchen lights are on.")
         recorder = MonitorRecorder()
         await until(lambda: len(recorder.samples()) > 2400, 10, "the monitor recorder")
-        speaker = await speaker_parked(engine)
         await _speak(spoken)
         await until(lambda: _finals(events, AssistantText), 30, "the reply")
         await until(lambda: engine.activity is Activity.LISTENING, 15, "playback to finish")
         heard = recorder.stop()
-        # the user's speech woke the speaker: the reply found it running
-        assert speaker.cold_starts == 0 and speaker.segments_played >= 1
 
         assert [u.text for u in _finals(events, UserTranscript)] == ["switch on the kitchen lights"]
         assert _finals(events, AssistantText)[0].text == "The kitchen lights are on."
@@ -141,13 +129,10 @@ async def test_push_to_talk_on_the_real_microphone(virtual_audio: object, spoken
     async with device_engine(pace=2, turn_detection={"mode": "manual"}) as (engine, server, events):
         server.scripted.queue_transcript("pressed and spoken")
         server.scripted.queue_reply("Got it.")
-        speaker = await speaker_parked(engine)
         engine.push_to_talk_press()
-        assert not speaker.stream.parked  # the press woke it, ahead of any reply
         await _speak(spoken)
         await asyncio.sleep(0.3)  # the tail of the words travels through the device buffers
         engine.push_to_talk_release()
         await until(lambda: _finals(events, AssistantText), 30, "the reply")
         assert len(server.received.of_type("input_audio_buffer.commit")) == 1
         assert [u.text for u in _finals(events, UserTranscript)] == ["pressed and spoken"]
-        assert speaker.cold_starts == 0
