@@ -23,6 +23,10 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from azassist.core.audio.facade import processing_options
+from azassist.core.audio.memory import FRAME_SAMPLES, int16_frame
+from azassist.core.audio.processing import AudioProcessor, ProcessingOptions
+from azassist.core.settings import AudioSettings
 from azassist.simulator import LocalRealtimeServer
 
 from .harness import (
@@ -122,6 +126,31 @@ def input_latencies(server: LocalRealtimeServer, session_id: str, mic: TimedReco
         last_in_chunk[int(c)] = i
     pipeline = np.array([arrivals[c] - passed[i] for c, i in last_in_chunk.items()])
     return per_sample, pipeline, score
+
+
+def processing_delay(speech: np.ndarray, options: ProcessingOptions | None = None, repeats: int = 5) -> float:
+    """Seconds by which azassist's microphone processing (``options``, else the app's
+    defaults) delays the signal.
+
+    WebRTC's own algorithmic delay (the echo canceller's block framing and suppression
+    filter, the noise suppressor's overlap, the gain module's resampling at 24 kHz): a
+    floor client with the same processing would pay it too, so figure 3 reports it beside
+    the ratio. Measured offline, deterministic: the speech runs ``repeats`` times through a
+    fresh processor with the speaker silent (the first runs let the suppressor and the gain
+    settle) and the last run is located in the output by correlation.
+    """
+    processor = AudioProcessor(options or processing_options(AudioSettings()))
+    signal = np.concatenate([*[speech] * repeats, np.zeros(RATE // 10, dtype=np.int16)])
+    silence = np.zeros(FRAME_SAMPLES, dtype=np.int16)
+    processed = []
+    for start in range(0, len(signal) - FRAME_SAMPLES + 1, FRAME_SAMPLES):
+        processor.process_render(silence, RATE)
+        frame = int16_frame(signal[start : start + FRAME_SAMPLES].copy())
+        processor.process_capture(frame)
+        processed.append(np.frombuffer(frame.data, dtype=np.int16))
+    last_run = (repeats - 1) * len(speech)
+    delay, _score = best_alignment(np.concatenate(processed)[last_run:], speech)
+    return delay / RATE
 
 
 def playback_gap(recorded: np.ndarray, reply: np.ndarray) -> float:

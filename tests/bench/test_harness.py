@@ -12,10 +12,11 @@ from pathlib import Path
 
 import pytest
 
+from azassist.core.audio.processing import ProcessingOptions
 from bench.__main__ import parse_args
 from bench.figures import FIGURES
-from bench.harness import BenchEnv, TimedRecorder, start_floor
-from bench.latency import measure_client, reply_server
+from bench.harness import SPEECH_TEXT, BenchEnv, TimedRecorder, speech_samples, start_floor, trimmed
+from bench.latency import measure_client, processing_delay, reply_server
 from bench.results import Figure, ratio_figure, write_results
 
 
@@ -43,6 +44,16 @@ def test_only_a_full_run_replaces_the_committed_results() -> None:
     assert only.figures == [1, 5] and only.stem == "partial"
     with pytest.raises(SystemExit):
         parse_args(["--only", "10"])
+
+
+def test_the_processing_delay_is_webrtcs_and_nothing_without_processing() -> None:
+    speech = trimmed(speech_samples(SPEECH_TEXT))
+    nothing = ProcessingOptions(echo_cancellation=False, noise_suppression=False, auto_gain=False,
+                                high_pass_filter=False)
+    assert processing_delay(speech, nothing) == 0.0
+    # AEC3's block framing and suppression filter alone hold back several milliseconds
+    assert 0.004 < processing_delay(speech, ProcessingOptions(noise_suppression=False, auto_gain=False)) < 0.03
+    assert processing_delay(speech) > processing_delay(speech, ProcessingOptions(auto_gain=False))
 
 
 @pytest.mark.audio
