@@ -61,6 +61,11 @@ class LatencySamples:
     gaps: list[float] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
 
+    def extend(self, more: LatencySamples) -> None:
+        """Add another round's samples of the same client."""
+        for name in ("output", "turn", "input", "input_pipeline", "client_turn", "server_turn", "gaps", "problems"):
+            getattr(self, name).extend(getattr(more, name))
+
 
 async def wait_until(predicate: Callable[[], bool], timeout: float, what: str) -> None:
     deadline = time.monotonic() + timeout

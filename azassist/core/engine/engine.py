@@ -51,6 +51,7 @@ from azassist.core.engine.options import (
     tts_kwargs,
     turn_detection_for,
 )
+from azassist.core.engine.warmup import build_protocol_models, unbuilt_models
 from azassist.core.events import (
     Activity,
     AssistantText,
@@ -455,6 +456,10 @@ class Engine:
             self._send_temperature(live)
         self._report_temperature_capability()
         self._start_levels()
+        if unbuilt_models():  # once per process: a built schema stays built
+            task = asyncio.create_task(build_protocol_models(), name="azassist-build-models")
+            live.tasks.add(task)
+            task.add_done_callback(live.tasks.discard)
 
     def _fail_before_session(self, error: Error) -> None:
         self._emit(error)
