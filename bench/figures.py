@@ -67,9 +67,11 @@ class Run:
 
     @property
     def latency_rounds(self) -> int:
-        # the repetitions are split into rounds that interleave the clients: in one full run
-        # with all of azassist's repetitions first, its input latency came out 1.41x the
-        # floor's, against 1.30-1.34x in interleaved runs the same day
+        # the repetitions are split into rounds that interleave the clients, so that drift in
+        # the machine's load or the sound server's timing weighs on all of them alike (one
+        # full run with all of azassist's repetitions first: input latency 1.41x the floor's,
+        # figure-3 runs the same day 1.28-1.34x); each round starts its client afresh, which
+        # also counts first replies (a late first reply was found and fixed this way)
         return 1 if self.quick else 4
 
     @property

@@ -19,7 +19,7 @@ import asyncio
 import base64
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 
 import numpy as np
 
@@ -63,8 +63,9 @@ class LatencySamples:
 
     def extend(self, more: LatencySamples) -> None:
         """Add another round's samples of the same client."""
-        for name in ("output", "turn", "input", "input_pipeline", "client_turn", "server_turn", "gaps", "problems"):
-            getattr(self, name).extend(getattr(more, name))
+        for item in fields(self):
+            if item.name != "client":
+                getattr(self, item.name).extend(getattr(more, item.name))
 
 
 async def wait_until(predicate: Callable[[], bool], timeout: float, what: str) -> None:
