@@ -456,8 +456,9 @@ class Engine:
             self._send_temperature(live)
         self._report_temperature_capability()
         self._start_levels()
-        if unbuilt_models():  # once per process: a built schema stays built
-            task = asyncio.create_task(build_protocol_models(), name="azassist-build-models")
+        models = unbuilt_models()  # none after the first session: a built schema stays built
+        if models:
+            task = asyncio.create_task(build_protocol_models(models), name="azassist-build-models")
             live.tasks.add(task)
             task.add_done_callback(live.tasks.discard)
 

@@ -42,11 +42,12 @@ def unbuilt_models(packages: tuple[str, ...] = MODEL_PACKAGES) -> list[type[Base
     return found
 
 
-async def build_protocol_models() -> int:
-    """Build every unbuilt protocol model, yielding to the loop between models; returns how
-    many were built. A model pydantic cannot build now is left to be built on first use."""
+async def build_protocol_models(models: list[type[BaseModel]] | None = None) -> int:
+    """Build ``models`` (default: every unbuilt protocol model), yielding to the loop between
+    models; returns how many were built. A model pydantic cannot build now is left to be
+    built on first use."""
     started, built = time.perf_counter(), 0
-    for model in unbuilt_models():
+    for model in unbuilt_models() if models is None else models:
         try:
             if model.model_rebuild() is not False:
                 built += 1
