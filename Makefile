@@ -1,7 +1,9 @@
 # azassist: two commands do everything.
 #   make run    set up (system packages, .venv, locked dependencies) and open the app
 #   make test   set up, start the virtual audio server / keyring / X server, run the suite
-# Other targets: make bench, make package, make clean.
+# Other targets: make bench, make package, make clean, make screenshots (refreshes the
+# README's screenshots in resources/screenshots/), make fresh-check (as root: make test in a
+# fresh Debian 12 root with only git, make and python3; 15-25 minutes, not part of make test).
 
 SHELL := /bin/bash
 PYTHON ?= python3
@@ -20,7 +22,7 @@ RUN_DEBS := libportaudio2 libasound2-plugins libgl1 libegl1 libxkbcommon0 libxkb
 TEST_DEBS := $(RUN_DEBS) pulseaudio pulseaudio-utils gnome-keyring dbus dbus-x11 xvfb xauth \
 	espeak-ng sox binutils debootstrap weston x11-utils
 
-.PHONY: run test bench package clean system-deps-run system-deps-test lint
+.PHONY: run test bench package clean system-deps-run system-deps-test lint screenshots fresh-check
 
 run: system-deps-run $(VENV)/.synced-run
 	$(VENV)/bin/azassist $(ARGS)
@@ -34,11 +36,20 @@ bench: system-deps-test $(VENV)/.synced-test
 package: system-deps-test $(VENV)/.synced-test
 	$(VENV)/bin/python resources/packaging/build.py $(PACKAGE_ARGS)
 
+# The suite writes its screenshots to a temporary folder; this writes the README's copies.
+screenshots: system-deps-test $(VENV)/.synced-test
+	AZASSIST_UPDATE_SCREENSHOTS=1 PY=$(VENV)/bin/python bash tests/support/run_suite.sh tests/ui/test_screenshots.py
+
+fresh-check:
+	$(PYTHON) tests/support/fresh_check.py $(FRESH_CHECK_ARGS)
+
+# PYTHON is what the venvs are built from: on Debian's own Python the venv module and, for
+# PyInstaller (--libpython), the shared library are packages of their own.
 system-deps-run:
-	@bash .ci/system-deps.sh $(RUN_DEBS)
+	@PYTHON="$(PYTHON)" bash .ci/system-deps.sh $(RUN_DEBS)
 
 system-deps-test:
-	@bash .ci/system-deps.sh $(TEST_DEBS)
+	@PYTHON="$(PYTHON)" bash .ci/system-deps.sh --libpython $(TEST_DEBS)
 
 $(UV):
 	$(PYTHON) -m venv $(TOOLS)

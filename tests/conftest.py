@@ -7,6 +7,7 @@ sounddevice, which enumerates devices once at import), so audio tests open real 
 from __future__ import annotations
 
 import os
+import shutil
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,10 +17,11 @@ import pytest
 from tests.support.services import SecretService, VirtualAudio, Xvfb, reset_keyring_backend
 
 _audio: VirtualAudio | None = None
+_profile: str | None = None  # the suite-wide profile folder, removed at the end
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    global _audio
+    global _audio, _profile
     os.environ.pop("OPENAI_API_VERSION", None)  # the plugin would switch to the preview protocol
     for name in ("AZURE_OPENAI_API_KEY", "AZURE_OPENAI_ENDPOINT", "OPENAI_API_KEY"):
         os.environ.pop(name, None)
@@ -27,17 +29,21 @@ def pytest_configure(config: pytest.Config) -> None:
     # Every simulator in the suite checks each event against openai's official models.
     os.environ["AZASSIST_SIMULATOR_STRICT"] = "1"
     # A profile no test shares with the real user; tests that need their own use `config_dir`.
-    os.environ["AZASSIST_CONFIG_DIR"] = tempfile.mkdtemp(prefix="azassist-suite-")
+    _profile = tempfile.mkdtemp(prefix="azassist-suite-")
+    os.environ["AZASSIST_CONFIG_DIR"] = _profile
     if os.environ.get("AZASSIST_TEST_AUDIO", "1") != "0" and _audio is None:
         _audio = VirtualAudio.start()
         os.environ.update(_audio.env)
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
-    global _audio
+    global _audio, _profile
     if _audio is not None:
         _audio.stop()
         _audio = None
+    if _profile is not None:
+        shutil.rmtree(_profile, ignore_errors=True)
+        _profile = None
 
 
 @pytest.fixture

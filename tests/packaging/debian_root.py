@@ -1,6 +1,7 @@
-"""A clean Debian root to install the .deb into: debootstrap's minbase (no Python, no X, no
-sound libraries), entered with chroot inside a private mount namespace so every mount the
-test makes vanishes with the process.
+"""A clean Debian root: debootstrap's minbase (no Python, no X, no sound libraries), plus
+whatever packages are asked for, entered with chroot inside a private mount namespace so
+every mount made for it vanishes with the process. The packaging tests install the .deb into
+one; ``.ci/fresh-check`` runs the README's commands in one (only git, make and python3 added).
 
 debootstrap takes about 30 s and needs the Debian mirror this machine's apt uses; the result
 is kept as a tarball under the test cache (``AZASSIST_TEST_CACHE``, default
@@ -14,6 +15,7 @@ import re
 import shlex
 import shutil
 import subprocess
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -70,24 +72,31 @@ class DebianRoot:
     )  # (host path, path inside)
 
     @classmethod
-    def create(cls, target: Path) -> DebianRoot:
+    def create(
+        cls, target: Path, include: Sequence[str] = (), codename: str | None = None
+    ) -> DebianRoot:
+        """A minbase root at ``target`` with ``include`` (package names) added by debootstrap,
+        of this machine's release unless ``codename`` names another."""
         if not shutil.which("debootstrap"):
             raise DebianRootError(
                 "debootstrap is not installed (apt-get install debootstrap)"
             )
-        distribution, codename = host_release()
-        if distribution != "debian" or not codename:
+        distribution, host_codename = host_release()
+        if distribution != "debian" or not host_codename:
             raise DebianRootError(
-                f"a Debian root needs a Debian host, this is {distribution} {codename}"
+                f"a Debian root needs a Debian host, this is {distribution} {host_codename}"
             )
+        codename = codename or host_codename
         mirror = host_mirror()
-        cached = _cache_dir() / f"debootstrap-{codename}-minbase.tar"
+        extra = "".join(f"+{name}" for name in sorted(include))
+        cached = _cache_dir() / f"debootstrap-{codename}-minbase{extra}.tar"
         target.mkdir(parents=True)
         if cached.is_file():
             subprocess.run(["tar", "-xpf", str(cached), "-C", str(target)], check=True)
         else:
+            options = [f"--include={','.join(sorted(include))}"] if include else []
             result = subprocess.run(
-                ["debootstrap", "--variant=minbase", codename, str(target), mirror],
+                ["debootstrap", "--variant=minbase", *options, codename, str(target), mirror],
                 capture_output=True,
                 text=True,
                 timeout=DEBOOTSTRAP_TIMEOUT,
@@ -118,8 +127,37 @@ class DebianRoot:
         self, command: str, *, env: dict[str, str], timeout: float
     ) -> subprocess.CompletedProcess[str]:
         """Run a shell command inside, with exactly ``env`` (plus nothing from this process)."""
+        return subprocess.run(
+            self._enter(command, env),
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=False,
+        )
+
+    def session(
+        self, command: str, *, env: dict[str, str], timeout: float | None = None
+    ) -> int:
+        """Run a shell command inside as on a booted machine, its output going to this
+        process's: besides /proc and /dev also /sys, a fresh /dev/shm, and tmpfs on /tmp and
+        /run, in a private PID namespace too, so the daemons it starts end with it. Returns
+        the exit status."""
+        return subprocess.run(
+            self._enter(command, env, machine=True), timeout=timeout, check=False
+        ).returncode
+
+    def _enter(
+        self, command: str, env: dict[str, str], *, machine: bool = False
+    ) -> list[str]:
         root = shlex.quote(str(self.path))
         setup = [f"mount -t proc proc {root}/proc", f"mount --rbind /dev {root}/dev"]
+        if machine:
+            setup += [
+                f"mount --rbind /sys {root}/sys",
+                f"mkdir -p {root}/dev/shm && mount -t tmpfs -o mode=1777 shm {root}/dev/shm",
+                f"mount -t tmpfs -o mode=1777 tmp {root}/tmp",
+                f"mount -t tmpfs -o mode=755 run {root}/run",
+            ]
         for host_path, inside in self.binds:
             target = shlex.quote(f"{self.path}{inside}")
             make = (
@@ -135,13 +173,10 @@ class DebianRoot:
             " && ".join(setup)
             + f" && exec chroot {root} /usr/bin/env -i {assignments} /bin/sh -c {shlex.quote(command)}"
         )
-        return subprocess.run(
-            ["unshare", "--mount", "--propagation", "private", "/bin/sh", "-c", script],
-            capture_output=True,
-            text=True,
-            timeout=timeout,
-            check=False,
-        )
+        namespaces = ["--mount", "--propagation", "private"]
+        if machine:
+            namespaces += ["--pid", "--fork", "--kill-child"]
+        return ["unshare", *namespaces, "/bin/sh", "-c", script]
 
     def install(
         self, packages: list[str], files: list[Path]

@@ -7,6 +7,7 @@ the same object, so a test run leaves nothing behind.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import signal
@@ -16,6 +17,15 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+
+
+def _alive(pid: int) -> bool:
+    """Whether ``pid`` still runs (a zombie counts as gone: its folder is no longer in use)."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return False
+    return state != "Z"
 
 
 def wait_for(predicate: Callable[[], bool], timeout: float, what: str, poll: float = 0.05) -> None:
@@ -90,11 +100,21 @@ class VirtualAudio:
             except subprocess.TimeoutExpired:
                 proc.kill()
         pid_file = self.runtime_dir / "pulse" / "pid"
+        pid = None
         if pid_file.exists():
             try:
-                os.kill(int(pid_file.read_text().strip()), signal.SIGTERM)
+                pid = int(pid_file.read_text().strip())
+                os.kill(pid, signal.SIGTERM)
             except (ValueError, ProcessLookupError):
-                pass
+                pid = None
+        if pid is not None:
+            # The daemon writes into its folder while it shuts down (pid file, state under
+            # .config): removing the folder before it is gone left it behind in /tmp.
+            try:
+                wait_for(lambda: not _alive(pid), 10, "pulseaudio to exit")
+            except RuntimeError:
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(pid, signal.SIGKILL)
         shutil.rmtree(self.runtime_dir, ignore_errors=True)
 
 
@@ -194,5 +214,5 @@ def reset_keyring_backend() -> None:
     import keyring.core
 
     with contextlib.suppress(KeyError):  # nothing decided yet
-        keyring.backend.get_all_keyring.reset()  # type: ignore[attr-defined]
-    keyring.core._keyring_backend = None  # type: ignore[attr-defined]
+        keyring.backend.get_all_keyring.reset()
+    keyring.core._keyring_backend = None

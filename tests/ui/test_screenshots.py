@@ -1,6 +1,10 @@
 """Screenshots of the real window on a real X server (Xvfb), light and dark, and the settings
-dialog, written to resources/screenshots/ for the README. One process cannot switch Qt
-platform, so they are taken in a child process with QT_QPA_PLATFORM=xcb."""
+dialog. One process cannot switch Qt platform, so they are taken in a child process with
+QT_QPA_PLATFORM=xcb.
+
+A test run writes them to its own temporary folder and leaves the checkout alone. To refresh
+the README's tracked copies in resources/screenshots/ on purpose, run ``make screenshots``
+(which sets ``AZASSIST_UPDATE_SCREENSHOTS=1`` for this file)."""
 
 from __future__ import annotations
 
@@ -14,7 +18,14 @@ import pytest
 from PySide6.QtGui import QImage
 
 REPO = Path(__file__).resolve().parents[2]
-SHOTS = REPO / "resources" / "screenshots"
+TRACKED_SHOTS = REPO / "resources" / "screenshots"
+
+
+def screenshot_folder(tmp_path: Path) -> Path:
+    """resources/screenshots/ when asked to refresh them (make screenshots), else a temporary one."""
+    if os.environ.get("AZASSIST_UPDATE_SCREENSHOTS") == "1":
+        return TRACKED_SHOTS
+    return tmp_path / "screenshots"
 
 SCRIPT = textwrap.dedent(
     """
@@ -107,14 +118,16 @@ def mean_lightness(image: QImage) -> float:
 @pytest.mark.xvfb
 @pytest.mark.timeout(90)
 def test_screenshots_on_a_real_x_display(xvfb_display: str, tmp_path: Path) -> None:
-    SHOTS.mkdir(parents=True, exist_ok=True)
+    shots = screenshot_folder(tmp_path)
+    shots.mkdir(parents=True, exist_ok=True)
+    profile = tmp_path / "profile"
     environment = {**os.environ, "QT_QPA_PLATFORM": "xcb", "DISPLAY": xvfb_display, "PYTHONPATH": str(REPO)}
     result = subprocess.run(
-        [sys.executable, "-c", SCRIPT, str(SHOTS), str(tmp_path)],
+        [sys.executable, "-c", SCRIPT, str(shots), str(profile)],
         capture_output=True, text=True, timeout=80, env=environment, cwd=REPO, check=False,
     )
     assert result.returncode == 0 and "done" in result.stdout, result.stderr[-3000:]
-    images = {name: QImage(str(SHOTS / name)) for name in NAMES}
+    images = {name: QImage(str(shots / name)) for name in NAMES}
     for name, image in images.items():
         assert not image.isNull() and image.width() >= 800 and image.height() >= 600, name
     assert mean_lightness(images["main-light.png"]) > 180
