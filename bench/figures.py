@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import math
 import os
@@ -137,7 +138,7 @@ async def _latencies(run: Run, needed: tuple[str, ...]) -> dict[str, LatencySamp
                 for name in missing:
                     started = time.monotonic()
                     collected[name].extend(await measure_client(
-                        bench, server, lambda n=name: starters[n](server.endpoint), name, reps, mic, spk
+                        bench, server, functools.partial(starters[name], server.endpoint), name, reps, mic, spk
                     ))
                     spent[name] += time.monotonic() - started
             for name, samples in collected.items():

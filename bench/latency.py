@@ -183,7 +183,7 @@ async def measure_client(bench: BenchEnv, server: LocalRealtimeServer, start: Ca
             player = bench.play_into_microphone(bench.speech_wav)
             try:
                 done = await server.sent.wait_for(
-                    lambda e, t=t_play: e.session_id == session_id and e.type == "response.done" and e.t > t,
+                    lambda e, t=t_play: e.session_id == session_id and e.type == "response.done" and e.t > t,  # type: ignore[misc]
                     timeout=30,
                 )
             except TimeoutError:

@@ -31,7 +31,7 @@ class Figure:
 
     def __post_init__(self) -> None:
         if self.ratio is None and self.baseline not in (None, 0):
-            self.ratio = self.value / float(self.baseline)  # type: ignore[arg-type]
+            self.ratio = self.value / float(self.baseline)
 
 
 def ratio_figure(

@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from typing import Literal, Union
+from typing import Literal
 
 # The state words are part of this stream; they live apart so the window can load them alone.
-from azassist.core.states import Activity, ConnectionState, ErrorKind  # noqa: F401 (re-exported)
+from azassist.core.states import Activity, ConnectionState, ErrorKind
 
 
 def _now() -> float:
@@ -99,7 +99,7 @@ class Notice:
 
 
 @dataclass(frozen=True)
-class Warning:  # noqa: A001 - the engine's own warning event, not the builtin
+class Warning:
     message: str
     at: float = field(default_factory=_now)
     type: Literal["warning"] = "warning"
@@ -128,10 +128,9 @@ class Capability:
     type: Literal["capability"] = "capability"
 
 
-EngineEvent = Union[
-    StateChanged, UserTranscript, AssistantText, Levels, TurnLatency, Usage, Notice, Warning,
-    Error, Capability,
-]
+EngineEvent = (
+    StateChanged | UserTranscript | AssistantText | Levels | TurnLatency | Usage | Notice | Warning | Error | Capability
+)
 
 
 # --- The engine's intents: what a front end may ask of it ------------------------------------

@@ -165,7 +165,10 @@ class VoiceSettings(_Group):
     voice: str = Field(
         "marin",
         title="Voice",
-        description="marin and cedar sound most natural. The voice cannot change after the assistant has spoken; it applies on the next connect",
+        description=(
+            "marin and cedar sound most natural. The voice cannot change after the assistant "
+            "has spoken; it applies on the next connect"
+        ),
         min_length=1,
         max_length=40,
         json_schema_extra=_apply("reconnect", choices=list(KNOWN_VOICES), editable=True),

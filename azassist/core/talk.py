@@ -146,9 +146,8 @@ def settings_for(args: argparse.Namespace, saved: Settings) -> Settings:
         changes["model"]["modalities"] = Modalities.TEXT
     if args.push_to_talk:
         changes["turn_detection"]["mode"] = TurnMode.PUSH_TO_TALK
-    elif args.input_wav or args.mic:
-        if saved.turn_detection.mode is TurnMode.PUSH_TO_TALK:
-            changes["turn_detection"]["mode"] = TurnMode.SERVER_VAD
+    elif (args.input_wav or args.mic) and saved.turn_detection.mode is TurnMode.PUSH_TO_TALK:
+        changes["turn_detection"]["mode"] = TurnMode.SERVER_VAD
     settings = _override(saved, changes)
     if not args.demo and not settings.connection.is_configured:
         raise UsageError(
@@ -255,7 +254,7 @@ def _audio_factory(args: argparse.Namespace, opened: list[Any], report: Any) -> 
 
                 audio.close = close_both
         else:
-            audio = open_file_audio(None, args.output_wav, pace=args.pace)
+            audio = open_file_audio(None, args.output_wav, pace=args.pace)  # type: ignore[assignment]
         opened.append(audio)
         return audio
 

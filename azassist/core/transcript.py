@@ -173,8 +173,8 @@ def read_conversation(path: Path) -> Conversation:
     turns: list[TurnRecord] = []
     late_usage: dict[str, TurnUsage] = {}
     with path.open(encoding="utf-8", errors="replace") as handle:
-        for number, line in enumerate(handle, start=1):
-            line = line.strip()
+        for number, raw_line in enumerate(handle, start=1):
+            line = raw_line.strip()
             if not line:
                 continue
             try:
@@ -203,7 +203,7 @@ def read_conversation(path: Path) -> Conversation:
 
 def list_conversations(directory: Path) -> list[ConversationSummary]:
     """Every readable conversation, newest first."""
-    summaries = []
+    summaries: list[ConversationSummary] = []
     if not directory.is_dir():
         return summaries
     for path in directory.glob(f"*{SUFFIX}"):

@@ -27,7 +27,20 @@ from openai.types.realtime import RealtimeResponseCreateParams
 
 from . import speech
 from .config import SimulatorConfig
-from .faults import Faults
+from .faults import (
+    Abort,
+    Action,
+    Close,
+    Emit,
+    Faults,
+    Hangup,
+    Keep,
+    Pause,
+    RawBinary,
+    RawText,
+    Stall,
+    Tamper,
+)
 from .protocol import (
     ERROR_TYPES,
     MIN_COMMIT_MS,
@@ -187,6 +200,9 @@ class RealtimeConnection:
         self._speech_start_ms = 0
         self._response: ActiveResponse | None = None
         self._background: set[asyncio.Task[Any]] = set()
+        self._session_tamper: Tamper | None = None  # fault injection, see Faults.tamper_*
+        self._reply_tamper: Tamper | None = None
+        self._stalled = False
         self._rebuild_turn_detection()
         self._handlers: dict[str, Callable[[JsonDict], Awaitable[None]]] = {
             "session.update": self._on_session_update,
@@ -222,6 +238,7 @@ class RealtimeConnection:
         max_seconds = self._faults.session_max_seconds or self._settings.session_max_seconds
         if max_seconds:
             self._spawn(self._expire_after(max_seconds))
+        self._session_tamper = self._faults.take_session_tamper(self.id)
         self.send(
             {
                 "type": "session.created",
@@ -269,13 +286,51 @@ class RealtimeConnection:
     # ------------------------------------------------------------------ outgoing
 
     def send(self, event: JsonDict) -> None:
-        """Queue a server event given with its GA name; renamed (or dropped) for the dialect."""
-        wire_type = event_name(event["type"], self.dialect)
+        """Queue a server event given with its GA name; renamed (or dropped) for the dialect.
+
+        An armed tamper (fault injection) sees it first and decides what goes out instead.
+        """
+        tamper = self._reply_tamper or self._session_tamper
+        if tamper is None or self.closed:
+            self._queue_event(event)
+            return
+        for action in tamper.filter(event):
+            self._queue_action(action, event)
+
+    def _queue_action(self, action: Action, original: JsonDict) -> None:
+        """One tamper action onto the outbox, in order with everything else."""
+        if isinstance(action, Keep):
+            self._queue_event(original)
+        elif isinstance(action, Emit):
+            self._queue_event(action.event, fault=not action.validate)
+        elif isinstance(action, RawText):
+            self.send_raw(action.text)
+        elif isinstance(action, RawBinary):
+            self._outbox.put_nowait(("binary", action.data))
+        elif isinstance(action, Close):
+            self._outbox.put_nowait(("close", action.code, action.reason, True))
+        elif isinstance(action, Abort):
+            self._outbox.put_nowait(("abort", True))
+        elif isinstance(action, Hangup):
+            self._outbox.put_nowait(("hangup",))
+        elif isinstance(action, Stall):
+            self._outbox.put_nowait(("stall",))
+        elif isinstance(action, Pause):
+            self._outbox.put_nowait(("pause", action.seconds))
+
+    def _queue_event(self, event: JsonDict, *, fault: bool = False) -> None:
+        """Frame an event (GA name in) for this dialect's wire; ``fault``: not validated."""
+        given = event.get("type")
+        wire_type = event_name(given, self.dialect) if isinstance(given, str) else None
+        if fault and wire_type is None:  # a forged type stays as forged
+            wire_type = str(given) if "type" in event else "<untyped>"
         if wire_type is None or self.closed:
             return
         body = {k: v for k, v in event.items() if k != "type"}
         framed = {"type": wire_type, "event_id": new_id("event"), **body}
-        self._outbox.put_nowait(("event", wire_type, json.dumps(framed), framed, False))
+        if fault and "type" not in event:
+            del framed["type"]  # a forged event without a type stays without one
+        self._outbox.put_nowait(("event", wire_type, json.dumps(framed), framed, fault))
 
     def send_raw(self, text: str) -> None:
         """A frame sent as is and not validated (fault injection: malformed JSON)."""
@@ -319,24 +374,53 @@ class RealtimeConnection:
 
     def close(self, code: int = 1000, message: str = "") -> None:
         """Close the socket cleanly after everything queued so far."""
-        self._outbox.put_nowait(("close", code, message))
+        self._outbox.put_nowait(("close", code, message, False))
 
     def abort(self) -> None:
         """Cut the socket after everything queued so far: no close frame, like a lost network."""
-        self._outbox.put_nowait(("abort",))
+        self._outbox.put_nowait(("abort", False))
+
+    def _record_fault(self, what: str, raw: str | None = None) -> None:
+        """A tamper's connection-level action, in the wire log for the fuzzer to read."""
+        self._sent.append(WireEvent("sent", time.monotonic(), self.id, what, None, raw, True))
 
     async def _write_loop(self) -> None:
         while True:
             entry = await self._outbox.get()
             kind = entry[0]
+            if self._stalled:
+                continue  # a stalled connection swallows everything until the session ends
             if kind == "abort":
+                if entry[1]:
+                    self._record_fault("<abort>")
                 if self._request.transport is not None:
                     self._request.transport.abort()
                 return
             if kind == "close":
+                if entry[3]:
+                    self._record_fault("<close>", f"{entry[1]} {entry[2]}")
                 with contextlib.suppress(Exception):
                     await self._ws.close(code=entry[1], message=entry[2].encode())
                 return
+            if kind == "hangup":
+                self._record_fault("<hangup>")
+                if self._request.transport is not None:
+                    self._request.transport.close()  # flushes what was written, then FIN
+                return
+            if kind == "stall":
+                self._record_fault("<stall>")
+                self._stalled = True
+                continue
+            if kind == "pause":
+                await asyncio.sleep(entry[1])
+                continue
+            if kind == "binary":
+                try:
+                    await self._ws.send_bytes(entry[1])
+                except (ConnectionError, RuntimeError):
+                    return
+                self._record_fault("<binary>", f"{len(entry[1])} bytes")
+                continue
             _, wire_type, text, framed, fault = entry
             stamp = time.monotonic()
             try:
@@ -783,6 +867,9 @@ class RealtimeConnection:
             input_audio_s=sum(i.audio_seconds for i in conversation if i.role == "user"),
         )
         self._response = response
+        tamper = self._faults.take_reply_tamper(self.id, response.id)
+        if tamper is not None:
+            self._reply_tamper = tamper
         self.send(
             {"type": "response.created", "response": self._render_response(response, "in_progress")}
         )
@@ -1062,6 +1149,9 @@ class RealtimeConnection:
         )
         if self._response is response:
             self._response = None
+        tamper = self._reply_tamper
+        if tamper is not None and tamper.context.response_id == response.id:
+            self._reply_tamper = None
 
     async def _cancel_response(self, reason: str) -> bool:
         response = self._response

@@ -152,8 +152,8 @@ def run_gui(
     import asyncio
 
     from azassist.core.settings import SettingsStore
-    from azassist.ui.event_loop import AppEventLoop
     from azassist.ui.errors import install_exception_hooks
+    from azassist.ui.event_loop import AppEventLoop
 
     load = settings_result or SettingsStore(paths.settings_file).load(raw)  # parsed once
     if load.settings.ui.theme.value != hint.theme:

@@ -57,7 +57,7 @@ class MessageBox(QLineEdit):
 
     escaped = Signal()
 
-    def keyPressEvent(self, event: QKeyEvent) -> None:  # type: ignore[override]
+    def keyPressEvent(self, event: QKeyEvent) -> None:
         if event.key() == Qt.Key.Key_Escape and self.text() == "":
             self.escaped.emit()
         super().keyPressEvent(event)

@@ -792,7 +792,8 @@ class MainWindow(QMainWindow):
         from PySide6.QtWidgets import QAbstractSpinBox, QComboBox, QKeySequenceEdit, QLineEdit, QPlainTextEdit
 
         focus = QApplication.focusWidget()
-        if isinstance(focus, (QLineEdit, QPlainTextEdit, QAbstractSpinBox, QKeySequenceEdit)) or (isinstance(focus, QComboBox) and focus.isEditable()):
+        text_entry = (QLineEdit, QPlainTextEdit, QAbstractSpinBox, QKeySequenceEdit)
+        if isinstance(focus, text_entry) or (isinstance(focus, QComboBox) and focus.isEditable()):
             return False
         return not (isinstance(focus, QTextEdit) and not focus.isReadOnly())
 

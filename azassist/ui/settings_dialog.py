@@ -333,14 +333,14 @@ class SettingsDialog(QDialog):
     def show_group(self, group: str) -> None:
         self.nav.setCurrentRow(list(GROUPS).index(group))
 
-    def showEvent(self, event: object) -> None:  # type: ignore[override]
+    def showEvent(self, event: object) -> None:
         super().showEvent(event)  # type: ignore[arg-type]
         self.key_field.refresh_backend()
         self.saved_label.clear()
         self.refresh_devices()
         self._device_timer.start()
 
-    def closeEvent(self, event: object) -> None:  # type: ignore[override]
+    def closeEvent(self, event: object) -> None:
         self.editor.commit()  # a value still waiting for the typing pause is kept
         self._device_timer.stop()
         if self.audio_check_button.isChecked():

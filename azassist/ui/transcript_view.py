@@ -62,7 +62,7 @@ class Entry:
     dataclass, for start-up (see ``azassist.core.paths.AppPaths``).
     """
 
-    __slots__ = ("kind", "text", "at", "turn_id", "final", "interrupted", "header", "body")
+    __slots__ = ("at", "body", "final", "header", "interrupted", "kind", "text", "turn_id")
 
     def __init__(self, kind: EntryKind, text: str, at: float | None = None, turn_id: str | None = None,
                  final: bool = True, interrupted: bool = False) -> None:
@@ -143,7 +143,7 @@ class TranscriptView(QTextEdit):
         bar.setValue(bar.maximum())
         self._set_following(True)
 
-    def resizeEvent(self, event: QEvent) -> None:  # type: ignore[override]
+    def resizeEvent(self, event: QEvent) -> None:
         super().resizeEvent(event)  # type: ignore[arg-type]
         if self._jump.isVisible():  # placed when shown; see warm_up for why not before
             self._place_jump_button()
@@ -264,7 +264,7 @@ class TranscriptView(QTextEdit):
         """
         self.viewport()
 
-    def paintEvent(self, event: QPaintEvent) -> None:  # type: ignore[override]
+    def paintEvent(self, event: QPaintEvent) -> None:
         """Rounded, tinted bubbles behind each turn, then the text on top."""
         if not self.entries:
             super().paintEvent(event)

@@ -32,7 +32,7 @@ async def entrypoint(ctx: JobContext) -> None:
             silence_duration_ms=SILENCE_MS, create_response=True, interrupt_response=True,
         ),
     )
-    session = AgentSession(
+    session: AgentSession = AgentSession(
         llm=model, vad=None, turn_handling={"turn_detection": "realtime_llm"},
         aec_warmup_duration=None, user_away_timeout=None,
     )

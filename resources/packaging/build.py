@@ -28,9 +28,9 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[1]
 sys.path.insert(0, str(HERE))
 
-import bundle_report
-import deb
-import icons
+import bundle_report  # noqa: E402 - found through the sys.path line above
+import deb  # noqa: E402
+import icons  # noqa: E402
 
 APP = "azassist"
 DEBIAN_REVISION = "1"

@@ -57,7 +57,7 @@ def test_app_icon_renders_for_every_installer(tmp_path: Path) -> None:
     assert sorted(pngs) == sorted(icons.LINUX_ICON_SIZES)
     large = Image.open(pngs[256])
     assert (
-        large.size == (256, 256) and large.getextrema()[3][1] == 255
+        large.size == (256, 256) and large.getextrema()[3][1] == 255  # type: ignore[misc]
     )  # opaque pixels drawn
     ico, icns = icons.write_windows_and_mac_icons(pngs, tmp_path)
     assert Image.open(ico).format == "ICO" and Image.open(icns).format == "ICNS"

@@ -201,7 +201,7 @@ async def test_fatal_error_codes_end_the_session(
         session = await server.wait_for_session()
         await server.faults.send_error(code)
         await until(lambda: conversation.fatal_errors, what="fatal error")
-        assert conversation.fatal_errors[0].body.code == code  # type: ignore[attr-defined]
+        assert conversation.fatal_errors[0].body.code == code
         await until(lambda: session.closed, what="client hung up")
         assert len(server.sessions) == 1  # no reconnect loop
     finally:

@@ -229,7 +229,7 @@ async def test_items_create_delete_truncate_retrieve(start_simulator: StartSimul
         await client.send({"type": "response.create"})
         done = (await client.next("response.done"))["response"]
         reply_id = done["output"][0]["id"]
-        reply_ms = int(server.sessions[0].item(reply_id).audio_seconds * 1000)  # type: ignore[union-attr]
+        reply_ms = int(server.sessions[0].item(reply_id).audio_seconds * 1000)
 
         too_far = await client.send(
             {

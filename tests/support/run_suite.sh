@@ -29,6 +29,12 @@ if [ $# -gt 0 ]; then  # explicit arguments: one plain run, as asked
   exit $?
 fi
 
+# Lint and types are part of the suite: a finding fails it like a failing test.
+echo "== ruff check"
+"$PY" -m ruff check . || status=1
+echo "== mypy"
+"$PY" -m mypy || status=1
+
 run --ignore=tests/ui
 for file in tests/ui/test_*.py; do
   run "$file"

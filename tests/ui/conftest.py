@@ -10,16 +10,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import subprocess
-import time
 from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import pytest
-
-from tests.support.services import reset_keyring_backend
-from tests.support.waiting import until as _until
 import pytest_asyncio
 from PySide6.QtWidgets import QApplication
 
@@ -31,6 +27,8 @@ from azassist.core.secrets import Secret
 from azassist.core.settings import LoadResult, Settings, SettingsStore
 from azassist.simulator import LocalRealtimeServer
 from azassist.ui.event_loop import AppEventLoop
+from tests.support.services import reset_keyring_backend
+from tests.support.waiting import until as _until
 
 API_KEY = "ui-test-key-" + "5" * 20
 DEPLOYMENT = "gpt-realtime"
@@ -39,7 +37,11 @@ TRANSCRIBER = "whisper"
 
 def pytest_asyncio_loop_factories(config: pytest.Config, item: pytest.Item) -> dict[str, Callable[[], Any]]:
     """Every async UI test runs on the window's own loop (qasync, driven by the Qt event loop)."""
-    return {"qasync": lambda: AppEventLoop(QApplication.instance() or QApplication([]))}
+    def make_loop() -> AppEventLoop:
+        app = QApplication.instance() or QApplication([])
+        return AppEventLoop(app)  # type: ignore[arg-type]  # instance() is typed as QCoreApplication
+
+    return {"qasync": make_loop}
 
 
 async def until(predicate: Callable[[], Any], timeout: float = 15.0, what: str = "condition") -> Any:

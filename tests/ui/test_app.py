@@ -246,7 +246,7 @@ def test_an_unreadable_settings_file_is_said_not_fatal(qtbot: QtBot, paths: AppP
     assert not window.banner.isHidden()
     assert "could not be read" in window.banner.message.text()
     assert window.banner.action_labels() == ["Open settings"]
-    QApplication.instance().removeEventFilter(window)  # type: ignore[union-attr]
+    QApplication.instance().removeEventFilter(window)
 
 
 @pytest.mark.parametrize("theme", [Theme.LIGHT, Theme.DARK])

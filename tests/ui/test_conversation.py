@@ -215,7 +215,7 @@ async def test_audio_check_plays_your_voice_back_without_any_cloud(
         window.connect_engine()
         await h.connected()
         forward = window._check_event
-        window._check_event = lambda event: (check_events.append(event), forward(event))  # type: ignore[method-assign]
+        window._check_event = lambda event: (check_events.append(event), forward(event))  # type: ignore[func-returns-value]
         dialog = window.open_settings("audio")
         dialog.audio_check_button.click()
         await until(lambda: window.check_engine is not None and window.check_engine.connection is ConnectionState.CONNECTED,

@@ -91,7 +91,7 @@ async def test_many_ready_callbacks_share_one_qt_timer() -> None:
         started.append(1)
         return original(*args)
 
-    loop._timer.startTimer = counting_start_timer  # type: ignore[method-assign]
+    loop._timer.startTimer = counting_start_timer
     try:
         ran: list[int] = []
         for n in range(50):

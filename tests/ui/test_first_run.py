@@ -145,4 +145,4 @@ def test_the_form_is_prefilled_from_the_environment_and_dotenv(
     assert welcome.form.rows["deployment"].editor.value() == "from-dotenv"
     assert welcome.key_field.line.text() == "dotenv-key-123456"
     assert window.pages.currentWidget() is welcome
-    QApplication.instance().removeEventFilter(window)  # type: ignore[union-attr]
+    QApplication.instance().removeEventFilter(window)

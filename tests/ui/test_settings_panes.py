@@ -12,8 +12,9 @@ from PySide6.QtGui import QKeySequence
 from PySide6.QtWidgets import QLabel
 from pytestqt.qtbot import QtBot
 
-from azassist.core.credentials import CredentialStore
+from azassist.core.credentials import CredentialStore, Secret
 from azassist.core.settings import GROUPS, Settings, SettingsStore
+from azassist.ui.session import TestResult
 from azassist.ui.settings_dialog import BUILTIN_PRESETS, PresetStore, SettingsDialog
 from azassist.ui.settings_form import (
     BoolEditor,
@@ -39,7 +40,7 @@ def settings_file(tmp_path: Path) -> Path:
 
 @pytest.fixture
 def dialog(qtbot: QtBot, settings_file: Path, tmp_path: Path) -> SettingsDialog:
-    async def no_test(settings: Settings, key: object) -> object:
+    async def no_test(settings: Settings, key: Secret | None) -> TestResult:
         raise AssertionError("not used here")
 
     store = SettingsStore(settings_file)
@@ -168,7 +169,8 @@ def test_model_pane_shows_the_tts_voice_only_for_text_plus_tts(dialog: SettingsD
 
 def test_turn_detection_pane_shows_what_each_mode_uses(dialog: SettingsDialog, settings_file: Path) -> None:
     form = dialog.forms["turn_detection"]
-    visible = lambda: {name for name, row in form.rows.items() if not row.isHidden()}
+    def visible() -> set[str]:
+        return {name for name, row in form.rows.items() if not row.isHidden()}
     assert {"threshold", "prefix_padding_ms", "silence_duration_ms"} <= visible()
     assert "eagerness" not in visible()
     combo = form.rows["mode"].editor.focus_widget()
@@ -180,7 +182,7 @@ def test_turn_detection_pane_shows_what_each_mode_uses(dialog: SettingsDialog, s
     combo.setCurrentIndex(combo.findText("Server VAD (hands-free)"))
     threshold = form.rows["threshold"].editor
     assert isinstance(threshold, NumberEditor)
-    threshold.spin.setValue(0.7)
+    threshold.spin.setValue(0.7)  # type: ignore[arg-type]  # a QDoubleSpinBox
     silence = form.rows["silence_duration_ms"].editor
     assert isinstance(silence, NumberEditor)
     silence.spin.setValue(800)

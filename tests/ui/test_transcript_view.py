@@ -174,4 +174,4 @@ def test_the_user_property_number_is_qts() -> None:
 
     from azassist.ui.transcript_view import _USER_PROPERTY
 
-    assert _USER_PROPERTY == QTextFormat.Property.UserProperty.value
+    assert QTextFormat.Property.UserProperty.value == _USER_PROPERTY

@@ -6,12 +6,11 @@ from __future__ import annotations
 
 import math
 
+from PySide6.QtGui import QColor, QPalette
+from PySide6.QtWidgets import QLabel, QWidget
 from pytestqt.qtbot import QtBot
 
 from azassist.core.audio.levels import SILENCE_HOLD_SECONDS
-from PySide6.QtGui import QColor, QPalette
-from PySide6.QtWidgets import QLabel, QWidget
-
 from azassist.ui.widgets import LevelMeter, set_style_property
 
 SILENT = -math.inf

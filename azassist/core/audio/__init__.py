@@ -69,7 +69,7 @@ _EXPORTS = {
     "SpeakerOutput": "speaker",
 }
 
-__all__ = sorted(_EXPORTS)
+__all__ = sorted(_EXPORTS)  # noqa: PLE0605 - the lazy exports are the list
 
 
 def __getattr__(name: str) -> Any:

@@ -191,11 +191,11 @@ def close_stream(stream: Any) -> None:
     stream._azassist_closed = True
     try:
         stream.abort(ignore_errors=True)
-    except Exception:  # noqa: BLE001 - a lost device may fail in any way here
+    except Exception:
         log.debug("aborting a stream failed", exc_info=True)
     try:
         stream.close(ignore_errors=True)
-    except Exception:  # noqa: BLE001
+    except Exception:
         log.debug("closing a stream failed", exc_info=True)
     with _streams_lock:
         _open_streams -= 1

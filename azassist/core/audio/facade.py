@@ -60,7 +60,7 @@ def processing_options(settings: AudioSettings) -> ProcessingOptions:
 class AudioIO:
     """An input, an output and their controls. Subclasses: devices, files/memory."""
 
-    def __init__(self, input: AudioInput, output: AudioOutput, *, input_meter: LevelMeter, output_meter: LevelMeter) -> None:  # noqa: A002
+    def __init__(self, input: AudioInput, output: AudioOutput, *, input_meter: LevelMeter, output_meter: LevelMeter) -> None:
         self.input = input
         self.output = output
         self.levels = LevelPublisher(input_meter, output_meter)

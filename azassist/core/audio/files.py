@@ -98,7 +98,7 @@ class WavFileOutput(CaptureAudioOutput):
         super().__init__(pace=pace, label=f"file:{Path(path).name}")
         self.path = Path(path)
         self._meter = meter
-        self._writer: wave.Wave_write | None = wave.open(str(self.path), "wb")
+        self._writer: wave.Wave_write | None = wave.open(str(self.path), "wb")  # noqa: SIM115 - closed by close()
         self._writer.setnchannels(1)
         self._writer.setsampwidth(2)
         self._writer.setframerate(SAMPLE_RATE)

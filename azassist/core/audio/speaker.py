@@ -427,7 +427,7 @@ class SpeakerOutput(AudioOutput):
             return  # applies at the next open
         try:
             self.open(device, rate=self._rate)
-        except Exception as exc:  # noqa: BLE001 - the device went away meanwhile: recover as a loss
+        except Exception as exc:
             log.warning("could not reopen the speaker with a new buffer: %s", exc)
             self._on_lost(str(exc))
             return
@@ -493,7 +493,7 @@ class SilentClock:
         while not self._stop.is_set():
             try:
                 self._pull(self._block)
-            except Exception:  # noqa: BLE001 - keep time no matter what
+            except Exception:
                 log.exception("silent clock block failed")
             next_at += self._period
             delay = next_at - time.monotonic()

@@ -93,7 +93,7 @@ class DeviceStream:
                 self.device, self.rate = device, candidate
                 self.last_callback_at = time.monotonic()
                 stream.start()
-            except Exception as exc:  # noqa: BLE001 - PortAudio fails to start in many ways
+            except Exception as exc:
                 self.close()
                 error = AudioDeviceError(f"The {device_role(self.direction)} “{device.name}” could not be started ({exc}).")
                 continue
@@ -116,7 +116,7 @@ class DeviceStream:
         stream = self._stream
         try:
             return float(stream.time) if stream is not None else 0.0
-        except Exception:  # noqa: BLE001 - a dying stream
+        except Exception:
             return 0.0
 
     def stalled(self, grace: float) -> bool:

@@ -81,9 +81,9 @@ class MemoryKeySource:
 
 
 __all__ = [
+    "ENTRA_SCOPE",
     "ApiKeySource",
     "CredentialError",
-    "ENTRA_SCOPE",
     "EnvironmentKeySource",
     "MemoryKeySource",
     "StaticTokenProvider",

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from livekit import rtc
-from livekit.agents import APIConnectionError, Agent, AgentSession, llm
+from livekit.agents import Agent, AgentSession, APIConnectionError, llm
 from livekit.agents.metrics import RealtimeModelMetrics
 from livekit.agents.types import NOT_GIVEN
 from livekit.agents.voice import TranscriptSynchronizer
@@ -489,7 +489,7 @@ class Engine:
         # Deprecated in LiveKit but still emitted, and the only per-response usage (keyed by
         # response id) and the only "WebSocket connected" signal; the base class's ``on``
         # skips the deprecation warning that would otherwise reach the user's log each time.
-        rtc.EventEmitter.on(session, "metrics_collected", current(self._on_metrics))
+        rtc.EventEmitter.on(session, "metrics_collected", current(self._on_metrics))  # type: ignore[arg-type]
         session.on("error", current(self._on_error))
         session.on("close", current(self._on_close))
 
@@ -818,7 +818,8 @@ class Engine:
                 try:
                     await live.agent.update_instructions(settings.model.instructions)
                 except Exception as exc:  # RealtimeError: the session is going away
-                    self._emit(Error(ErrorKind.SERVER, "The new instructions could not be sent; they apply on the next connect.", describe_chain(exc)))
+                    message = "The new instructions could not be sent; they apply on the next connect."
+                    self._emit(Error(ErrorKind.SERVER, message, describe_chain(exc)))
             elif key == "model.temperature":
                 if preview:
                     self._send_temperature(live)
@@ -854,7 +855,7 @@ class Engine:
             rt = live.agent.realtime_llm_session
         except RuntimeError:
             return
-        rt.send_event(
+        rt.send_event(  # type: ignore[attr-defined]  # the openai plugin's session has it
             {
                 "type": "session.update",
                 "event_id": f"azassist_temperature_{time.time_ns()}",

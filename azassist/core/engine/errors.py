@@ -184,7 +184,7 @@ def describe_failure(
                 f"A secure (TLS) connection to {host} could not be set up. Check that the "
                 "endpoint starts with https:// and is an Azure OpenAI address.",
             )
-        if isinstance(link, aiohttp.ClientConnectorDNSError) or isinstance(link, socket.gaierror):
+        if isinstance(link, (aiohttp.ClientConnectorDNSError, socket.gaierror)):
             return found(
                 ErrorKind.DNS,
                 f"The endpoint host {host} was not found. Check the endpoint address for "

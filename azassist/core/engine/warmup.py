@@ -51,7 +51,7 @@ async def build_protocol_models(models: list[type[BaseModel]] | None = None) -> 
         try:
             if model.model_rebuild() is not False:
                 built += 1
-        except Exception:  # noqa: BLE001 - the first instance would build (or fail) the same way
+        except Exception:
             log.debug("could not build %s ahead of use", model.__qualname__, exc_info=True)
         await asyncio.sleep(0)
     elapsed_ms = 1000 * (time.perf_counter() - started)

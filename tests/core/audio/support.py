@@ -7,7 +7,6 @@ import asyncio
 import subprocess
 import threading
 import time
-from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -46,7 +45,7 @@ class MonitorRecorder:
     def _read(self) -> None:
         assert self._proc.stdout is not None
         while True:
-            data = self._proc.stdout.read1(4800)  # type: ignore[attr-defined]
+            data = self._proc.stdout.read1(4800)
             if not data:
                 return
             with self._lock:
@@ -124,7 +123,6 @@ def rms(samples: np.ndarray) -> float:
 
 
 from tests.support.waiting import until  # noqa: E402  (re-exported for the audio tests)
-
 
 __all__ = ["RATE", "MonitorRecorder", "active_span", "best_alignment", "high_passed", "make_speech",
            "play_into_microphone", "read_wav", "rms", "speak_into_microphone", "until"]

@@ -52,8 +52,8 @@ async def test_opening_devices_reports_fallback_and_strict_errors(virtual_audio:
     try:
         notices = [e for e in events if isinstance(e, Notice)]
         assert {n.setting for n in notices} == {"audio.input_device", "audio.output_device"}
-        assert audio.stats.input_device == devices.default_device("input").name  # type: ignore[union-attr]
-        assert audio.stats.output_device == devices.default_device("output").name  # type: ignore[union-attr]
+        assert audio.stats.input_device == devices.default_device("input").name
+        assert audio.stats.output_device == devices.default_device("output").name
         assert not [e for e in events if isinstance(e, Error)]
     finally:
         await audio.aclose()
@@ -162,7 +162,7 @@ async def test_settings_apply_live(virtual_audio: object) -> None:
         assert not audio.processor.options.echo_cancellation
         assert audio.processor.options.noise_suppression
         audio.apply(AudioSettings(input_device="Gone", output_device=other))
-        assert audio.stats.input_device == devices.default_device("input").name  # type: ignore[union-attr]
+        assert audio.stats.input_device == devices.default_device("input").name
         assert [e.setting for e in events if isinstance(e, Notice)] == ["audio.input_device"]
         assert devices.open_stream_count() == 2
     finally:

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import subprocess
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import numpy as np
 import pytest
@@ -71,7 +71,7 @@ async def clean_echo_levels(settings: AudioSettings, far_end: np.ndarray) -> np.
 
 
 async def test_echo_return_loss_enhancement(
-    loopback: None, speech: np.ndarray, record_property: pytest.RecordProperty
+    loopback: None, speech: np.ndarray, record_property: Callable[[str, object], None]
 ) -> None:
     far_end = speech  # about 2.7 s
     off = await clean_echo_levels(AudioSettings(echo_cancellation=False, noise_suppression=False, auto_gain=False), far_end)

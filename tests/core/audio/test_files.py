@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import wave
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -47,7 +48,7 @@ async def test_wav_input_converts_rate_and_channels(tmp_path: Path, speech: np.n
 async def test_unreadable_file_is_a_plain_error(tmp_path: Path) -> None:
     bad = tmp_path / "notes.wav"
     bad.write_text("not audio")
-    with pytest.raises(AudioFileError, match="notes.wav could not be read as a WAV file"):
+    with pytest.raises(AudioFileError, match=r"notes\.wav could not be read as a WAV file"):
         read_wav(bad)
 
 
@@ -64,7 +65,7 @@ async def test_wav_output_writes_what_was_heard(tmp_path: Path, speech: np.ndarr
     path = tmp_path / "out.wav"
     audio = open_file_audio(output_path=path, pace=0)
     sink = audio.output
-    finished = []
+    finished: list[Any] = []
     sink.on("playback_finished", finished.append)
     for start in range(0, len(speech), 4800):
         await sink.capture_frame(int16_frame(speech[start : start + 4800]))

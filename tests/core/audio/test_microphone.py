@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -173,7 +174,7 @@ async def test_detached_or_muted_input_drops_frames(
 
     microphone.on_attached()
     device_audio.set_muted(True)
-    readings = []
+    readings: list[Any] = []
     unsubscribe = device_audio.subscribe_levels(readings.append)
     await speak(clip)
     unsubscribe()

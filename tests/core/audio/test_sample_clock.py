@@ -87,7 +87,7 @@ def echo_reduction_db(voice: np.ndarray, capture_time: Callable[[int, float], fl
         out.append(np.frombuffer(frame.data, dtype=np.int16).astype(np.float64))
     second_half = slice(len(voice), None)
     residual = np.concatenate(out)[second_half]
-    return 10 * math.log10(np.mean(heard[second_half].astype(np.float64) ** 2) / max(np.mean(residual**2), 1e-9))
+    return 10 * math.log10(np.mean(heard[second_half].astype(np.float64) ** 2) / max(float(np.mean(residual**2)), 1e-9))
 
 
 def test_wandering_reported_times_let_the_echo_through_and_counted_times_do_not(assistant_voice: np.ndarray) -> None:

@@ -5,14 +5,15 @@ from __future__ import annotations
 
 import asyncio
 import time
+from typing import Any
 
 import numpy as np
 import pytest
+from livekit.agents.voice.io import PlaybackFinishedEvent
 
 from azassist.core.audio.facade import DeviceAudioIO
 from azassist.core.audio.memory import int16_frame
 from azassist.core.audio.speaker import DeviceBuffer, SpeakerOutput
-from livekit.agents.voice.io import PlaybackFinishedEvent
 from tests.core.audio.support import RATE, MonitorRecorder, active_span, best_alignment, device_glitches, until
 
 pytestmark = [pytest.mark.audio, pytest.mark.asyncio, pytest.mark.timeout(60)]
@@ -69,7 +70,7 @@ async def test_segment_plays_on_the_device_and_reports_once(device_audio: Device
     assert finished.playback_position == pytest.approx(len(speech) / RATE, abs=1e-6)
     offset, score = best_alignment(heard, speech)
     assert score > 0.99, f"the virtual speaker did not play the segment as given: {device_audio.stats}"
-    start, end = active_span(heard)
+    _start, end = active_span(heard)
     assert end - offset <= len(speech) + 240  # nothing extra played after the segment
 
 
@@ -190,7 +191,7 @@ async def test_pause_holds_playback_and_resume_continues(device_audio: DeviceAud
 
 
 async def test_output_levels_follow_playback(device_audio: DeviceAudioIO, speech: np.ndarray) -> None:
-    readings = []
+    readings: list[Any] = []
     unsubscribe = device_audio.subscribe_levels(readings.append)
     await until(lambda: len(readings) >= 3, 5, "level readings")
     before = len(readings)
@@ -242,7 +243,7 @@ async def test_a_starved_reply_grows_the_device_buffer_between_replies(
             time.sleep(0.25)  # far longer than the device buffer: PortAudio must run dry
         real_render(samples, rate, dac, silent=silent)
 
-    processor.process_render = stall_once_mid_reply  # type: ignore[method-assign]
+    processor.process_render = stall_once_mid_reply  # type: ignore[assignment]
     try:
         await capture(speaker, speech)
         speaker.flush()

@@ -6,10 +6,8 @@ event the engine emitted, so tests read like the conversation they check.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
-import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
@@ -69,7 +67,7 @@ class Harness:
 
     def finals(self, role: str) -> list[Any]:
         kind = UserTranscript if role == "user" else AssistantText
-        return [e for e in self.of(kind) if e.final]  # type: ignore[attr-defined]
+        return [e for e in self.of(kind) if e.final]
 
     def errors(self) -> list[Error]:
         return self.of(Error)

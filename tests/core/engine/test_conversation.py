@@ -18,7 +18,6 @@ from azassist.core.events import (
     UserTranscript,
 )
 from azassist.core.transcript import read_conversation
-
 from azassist.simulator.speech import speak_or_beep
 
 from .conftest import harness, speech, until
@@ -193,7 +192,7 @@ async def test_new_conversation_starts_a_new_file_and_clears_the_server(tmp_path
         await h.replies(2)
         assert h.engine.conversation_path != first_file
         assert len(list(tmp_path.glob("*.jsonl"))) == 2
-        assert [t.text for t in read_conversation(h.engine.conversation_path).turns][0] == "second"
+        assert next(t.text for t in read_conversation(h.engine.conversation_path or Path()).turns) == "second"
         assert h.engine.total_tokens[1] > 0
 
 

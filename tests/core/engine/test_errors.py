@@ -11,7 +11,7 @@ import ssl
 import aiohttp
 import pytest
 from livekit.agents import APIConnectionError, APIError
-from multidict import CIMultiDict
+from multidict import CIMultiDict, CIMultiDictProxy
 from yarl import URL
 
 from azassist.core.engine.errors import describe_failure, describe_server_error
@@ -26,7 +26,7 @@ def _connection_key() -> aiohttp.client_reqrep.ConnectionKey:
 
 
 def _handshake(status: int) -> aiohttp.WSServerHandshakeError:
-    info = aiohttp.RequestInfo(URL(f"wss://{HOST}/openai/v1/realtime"), "GET", CIMultiDict(), URL(f"wss://{HOST}"))
+    info = aiohttp.RequestInfo(URL(f"wss://{HOST}/openai/v1/realtime"), "GET", CIMultiDictProxy(CIMultiDict()), URL(f"wss://{HOST}"))
     return aiohttp.WSServerHandshakeError(info, (), status=status, message="Invalid response status")
 
 

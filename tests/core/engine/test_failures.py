@@ -36,7 +36,7 @@ async def _recover(h: Harness, settings: Settings | None = None) -> None:
     """After a failure, one reconnect with good settings gives a working conversation."""
     if settings is not None:
         await h.engine.apply_settings(settings)
-    h.engine.keys.key = Secret(API_KEY)  # type: ignore[attr-defined]
+    h.engine.keys.key = Secret(API_KEY)
     await h.engine.reconnect()
     await h.connected()
     h.server.scripted.queue_reply("Back again.")
@@ -51,7 +51,7 @@ def _set(h: Harness, group: str, name: str, value: Any) -> Settings:
 
 async def test_rejected_key() -> None:
     async with harness(connect=False) as h:
-        h.engine.keys.key = Secret("wrong-key-123456")  # type: ignore[attr-defined]
+        h.engine.keys.key = Secret("wrong-key-123456")
         await h.engine.connect()
         error = await _failed(h)
         assert error.kind is ErrorKind.AUTH
@@ -109,7 +109,7 @@ async def plain_tcp_port() -> AsyncIterator[int]:
             await with_timeout
             writer.write(b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n")
             await writer.drain()
-        except (asyncio.TimeoutError, ConnectionError):
+        except (TimeoutError, ConnectionError):
             pass
         finally:
             writer.close()
@@ -222,7 +222,7 @@ async def test_key_from_the_real_keyring(secret_service: Any) -> None:
 
 async def test_no_saved_key() -> None:
     async with harness(connect=False) as h:
-        h.engine.keys.key = None  # type: ignore[attr-defined]
+        h.engine.keys.key = None
         await h.engine.connect()
         error = await _failed(h)
         assert error.kind is ErrorKind.CONFIG and "No API key is saved for 127.0.0.1" in error.message

@@ -91,7 +91,7 @@ async def test_hands_free_batches_line_up_with_the_plugins_appends(virtual_audio
     """The microphone hands the session whole 100 ms appends, so the plugin never holds a
     partial one: no chunk waits for the next batch. Reads the plugin's private buffer on
     purpose: it guards the assumption the batching is built on (100 ms, cut from the start)."""
-    async with device_engine(pace=2) as (engine, server, events):
+    async with device_engine(pace=2) as (engine, server, _events):
         live = engine._live
         assert live is not None
         stream = live.agent.realtime_llm_session._bstream
