@@ -12,6 +12,13 @@ cd "$(dirname "$0")/../.."
 PY=${PY:-.venv/bin/python}
 status=0
 
+# Whatever the suite puts in the temporary folder (pytest's tmp_path folders, the services'
+# folders, what the programs under test write there) goes into one folder of its own, which
+# is removed when the suite ends, however it ends.
+suite_tmp=$(mktemp -d "${TMPDIR:-/tmp}/azassist-test-XXXXXX")
+trap 'rm -rf "$suite_tmp"' EXIT
+export TMPDIR=$suite_tmp
+
 run() {  # run pytest; on death by signal (exit > 128) run the same files once more
   "$PY" -X faulthandler -m pytest "$@"
   local rc=$?
