@@ -48,6 +48,14 @@ ENV = {
     "LANG": "C.UTF-8",
     "TERM": "dumb",
 }
+# This machine's own network set-up, not the project's: a TLS-inspecting egress proxy has its
+# CA among the host's local certificates and these variables point at the host's bundle. The
+# certificates are copied into the root (the ca-certificates package, installed by make test,
+# adds them to its bundle) and the variables set there are passed on; a host without them
+# passes nothing.
+HOST_CA_FOLDER = Path("/usr/local/share/ca-certificates")
+HOST_TLS_VARIABLES = ("SSL_CERT_FILE", "SSL_CERT_DIR", "PIP_CERT", "REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE",
+                      "GIT_SSL_CAINFO")
 # Download caches shared between runs (host folder under the cache -> path inside).
 CACHES = {
     "apt-archives": "/var/cache/apt/archives",
@@ -98,6 +106,9 @@ def main() -> int:
             print(f"fresh-check: {error}", file=sys.stderr)
             return 2
         root.bind(REPO, Path("/src"))
+        if HOST_CA_FOLDER.is_dir():
+            shutil.copytree(HOST_CA_FOLDER, root.path / HOST_CA_FOLDER.relative_to("/"), dirs_exist_ok=True)
+        env = {**ENV, **{name: os.environ[name] for name in HOST_TLS_VARIABLES if name in os.environ}}
         if not args.no_cache:
             for name, inside in CACHES.items():
                 (cache / name).mkdir(exist_ok=True)
@@ -112,7 +123,7 @@ def main() -> int:
             args.command,
         ])
         print(f"== root ready after {time.monotonic() - started:.0f} s", flush=True)
-        status = root.session(f"exec /bin/bash -c {shlex.quote(script)}", env=ENV)
+        status = root.session(f"exec /bin/bash -c {shlex.quote(script)}", env=env)
     finally:
         shutil.rmtree(work, ignore_errors=True)
     minutes = (time.monotonic() - started) / 60
