@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Protocol, TypeAlias
+from typing import TYPE_CHECKING, Any, TypeAlias
 
 from .responders import ErrorSpec
 
@@ -119,10 +119,8 @@ class TamperContext:
     extra: dict[str, Any] = field(default_factory=dict)  # scratch space for stateful hooks
 
 
-class TamperHook(Protocol):
-    """Shown each outgoing event (GA names, before renaming); None keeps it unchanged."""
-
-    def __call__(self, event: dict[str, Any], context: TamperContext) -> Sequence[Action] | None: ...
+TamperHook: TypeAlias = Callable[[dict[str, Any], TamperContext], Sequence[Action] | None]
+"""Shown each outgoing event (GA names, before renaming); returns the actions, None to keep it."""
 
 
 _TEXT_DELTAS = frozenset({"response.output_text.delta", "response.output_audio_transcript.delta"})

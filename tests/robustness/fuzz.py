@@ -24,7 +24,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import json
 import os
 import random
 import re
@@ -37,7 +36,6 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 from azassist.simulator import LocalRealtimeServer, ScriptedResponder, WireEvent
 from azassist.simulator.responders import Reply
