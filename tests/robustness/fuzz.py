@@ -24,6 +24,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import json
 import os
 import random
 import re
@@ -53,6 +54,8 @@ APP_ROOT_ENV = "AZASSIST_FUZZ_APP_ROOT"  # run talk from another checkout (e.g. 
 HANG_BOUND_S = 60.0
 SIGTERM_BOUND_S = 10.0
 SIGTERM_SHARE = 0.2
+REPLY_TIMEOUT_S = 5  # the app's "give up on a silent reply" setting, at its minimum: rounds stay short
+SIGTERM_EXITS = {-signal.SIGTERM, 128 + signal.SIGTERM, 130}  # a signal that lands as talk exits anyway
 WORDS = ("amber", "birch", "cobalt", "dune", "ember", "fjord", "garnet", "harbor", "indigo", "juniper", "kelp",
          "lagoon", "maple", "nectar", "onyx", "pebble", "quartz", "russet", "sable", "tundra", "umber", "velvet")  # fmt: skip
 CRASH_MARKS = ("Traceback (most recent call last)", "Something went wrong inside azassist", "Fatal Python error")
@@ -161,11 +164,18 @@ def summary_line(results: Sequence[RoundResult]) -> str:
 
 
 def documented_exit_codes() -> set[int]:
-    """The exit statuses ``azassist talk --help`` documents (its epilog: "exit status: 0 ...")."""
-    from azassist.core.talk import build_parser
+    """The exit statuses ``azassist talk --help`` of the app under test documents (its epilog:
+    "exit status: 0 success, 2 ..."). Also a preflight: an app that cannot start fails here."""
+    import subprocess
 
-    epilog = build_parser().epilog or ""
-    _, _, listed = epilog.partition("exit status:")
+    probe = subprocess.run(
+        [sys.executable, "-m", "azassist", "talk", "--help"], cwd=app_root(), capture_output=True, text=True,
+        env={**os.environ, "PYTHONPATH": str(app_root()), "AZASSIST_CONFIG_DIR": tempfile.mkdtemp(prefix="azassist-fuzz-help-")},
+        timeout=120,
+    )  # fmt: skip
+    if probe.returncode != 0:
+        raise RuntimeError(f"azassist talk --help failed in {app_root()}: {probe.stderr.strip()[-500:]}")
+    _, _, listed = " ".join(probe.stdout.split()).partition("exit status:")
     codes = {int(code) for code in re.findall(r"\b(\d{1,3})\b", listed)}
     return codes or {0, 2, 3}
 
@@ -349,6 +359,9 @@ async def run_round(plan: Plan, *, hang_bound: float = HANG_BOUND_S, sigterm_bou
     transcript = work / f"transcript{plan.transcript_suffix}"
     responder = ScriptedResponder(default_reply=f"Default reply of round {plan.index}.")
     result = RoundResult(plan)
+    config_dir.mkdir(parents=True)
+    # Saved settings as a user could have them (unknown fields are ignored by older apps).
+    (config_dir / "settings.json").write_text(json.dumps({"connection": {"reply_timeout_s": REPLY_TIMEOUT_S}}))
     try:
         async with LocalRealtimeServer(api_key=key, responder=responder, pace=0, deployments=(DEPLOYMENT,),
                                        strict_validation=True, record_limit=None) as server:  # fmt: skip
@@ -443,7 +456,8 @@ def _find_crash(result: RoundResult, config_dir: Path, exit_codes: set[int]) -> 
     stderr = "\n".join(result.stderr_lines)
     stdout = "\n".join(result.stdout_lines)
     problems = []
-    if result.exit_code is not None and result.exit_code not in exit_codes:
+    allowed = exit_codes | (SIGTERM_EXITS if result.sigterm_sent else set())
+    if result.exit_code is not None and result.exit_code not in allowed:
         what = f"killed by signal {-result.exit_code}" if result.exit_code < 0 else f"exit status {result.exit_code}"
         problems.append(f"{what} (documented: {sorted(exit_codes)})")
     for mark in CRASH_MARKS:
