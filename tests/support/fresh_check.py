@@ -9,7 +9,8 @@ D-Bus, gnome-keyring, Xvfb). Not part of ``make test`` or CI: it takes 15-25 min
 Run as root on a Debian host (debootstrap, chroot, mounts). Kept between runs, under
 ``.cache/fresh-check/`` (gitignored): the debootstrap tarball, and the .deb files, wheels and
 pip downloads the run fetched, so a second run does not download them again; the installed
-root itself is made anew every run from the tarball and removed afterwards. ``--no-cache``
+root itself is made anew every run from the tarball and removed afterwards. After the run
+the checkout must be clean (``git status``) and /tmp free of the suite's folders. ``--no-cache``
 downloads everything again (the tarball is still reused).
 
 Mounts (/proc, /sys, /dev, /dev/pts, a fresh /dev/shm, tmpfs /tmp and /run) live in a
@@ -120,7 +121,15 @@ def main() -> int:
             f"cd {CHECKOUT}",
             f"git checkout --quiet --detach {head}",
             f"echo '== {args.command} in {CHECKOUT} at {head[:12]}'",
-            args.command,
+            "set +e",
+            f"{args.command}",
+            "status=$?",
+            # What a run must not leave behind: changes in the checkout, the suite's folders in /tmp.
+            "echo '== after the run: git status --porcelain'; dirty=$(git status --porcelain); echo \"$dirty\"",
+            "echo '== after the run: ls -A /tmp'; ls -A /tmp",
+            "left=$(ls -A /tmp | grep -E '^(azassist-|pytest-of-)')",
+            'if [ $status -eq 0 ] && [ -n "$dirty$left" ]; then echo "== the run left files behind"; status=3; fi',
+            "exit $status",
         ])
         print(f"== root ready after {time.monotonic() - started:.0f} s", flush=True)
         status = root.session(f"exec /bin/bash -c {shlex.quote(script)}", env=env)
