@@ -152,6 +152,10 @@ class DebianRoot:
         root = shlex.quote(str(self.path))
         setup = [f"mount -t proc proc {root}/proc", f"mount --rbind /dev {root}/dev"]
         if machine:
+            # The root is a mount point of its own, as / is on a real machine: unshare and
+            # anything else that changes the propagation of / fail with EINVAL otherwise
+            # (the packaging tests' own Debian root, made inside this one).
+            setup.insert(0, f"mount --bind {root} {root}")
             setup += [
                 f"mount --rbind /sys {root}/sys",
                 f"mkdir -p {root}/dev/shm && mount -t tmpfs -o mode=1777 shm {root}/dev/shm",
