@@ -8,14 +8,9 @@ from __future__ import annotations
 
 import logging
 import logging.handlers
-import re
 
 from azassist.core.paths import AppPaths
-from azassist.core.secrets import redact
-
-_HEADER_PATTERN = re.compile(
-    r"(?i)(api[-_]?key|authorization|bearer)(['\"]?\s*[:=]\s*['\"]?|\s+)([^\s'\",}]+)"
-)
+from azassist.core.secrets import redact, scrub
 
 
 class RedactingFilter(logging.Filter):
@@ -26,8 +21,7 @@ class RedactingFilter(logging.Filter):
             message = record.getMessage()
         except Exception:  # a broken format string must not lose the record
             message = str(record.msg)
-        cleaned = _HEADER_PATTERN.sub(lambda m: f"{m.group(1)}{m.group(2)}***", redact(message))
-        record.msg, record.args = cleaned, None
+        record.msg, record.args = scrub(message), None
         if record.exc_info and record.exc_info[1] is not None:
             record.exc_text = redact(logging.Formatter().formatException(record.exc_info))
             record.exc_info = None

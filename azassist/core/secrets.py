@@ -6,9 +6,14 @@ Keys live in memory as ``Secret`` so an accidental ``repr``, f-string or log lin
 
 from __future__ import annotations
 
+import re
 import threading
 
 _known: set[str] = set()
+# a credential quoted with its header name, e.g. by a service echoing the request's headers
+_HEADER_PATTERN = re.compile(
+    r"(?i)(api[-_]?key['\"]?\s*[:=]\s*['\"]?|authorization['\"]?\s*[:=]\s*['\"]?(?:bearer\s+)?|\bbearer\s+)([^\s'\",}]+)"
+)
 _lock = threading.Lock()
 
 
@@ -56,3 +61,10 @@ def redact(text: str) -> str:
         if value in text:
             text = text.replace(value, "***")
     return text
+
+
+def scrub(text: str) -> str:
+    """``redact``, and whatever follows an ``api-key``/``Authorization``/``Bearer`` label: for
+    text that leaves the app (the window, stderr, the log), where a secret this process never
+    saw (another key, a token) must not appear either."""
+    return _HEADER_PATTERN.sub(lambda m: f"{m.group(1)}***", redact(text))

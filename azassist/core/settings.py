@@ -134,6 +134,17 @@ class ConnectionSettings(_Group):
         description="Used only with 'Text + separate voice' replies",
         json_schema_extra=_apply("reconnect"),
     )
+    reply_timeout_s: int = Field(
+        20,
+        ge=5,
+        le=300,
+        title="Give up on a silent reply after (s)",
+        description=(
+            "A reply the service stops sending for this long is marked incomplete and the "
+            "connection is made again, keeping the conversation"
+        ),
+        json_schema_extra=_apply("live", advanced=True),
+    )
 
     @field_validator("endpoint")
     @classmethod

@@ -2,8 +2,11 @@
 
 The same engine as the window, driven from the command line: saved settings or flags, a
 real microphone/speaker or WAV files, typed messages, push-to-talk. It prints the
-transcript as it goes and exits 0 on success, 2 on a usage or settings error, 3 on a
-connection or authentication error (the plain-words message goes to stderr). The
+transcript as it goes and exits 0 on success, 1 when an audio device failed or azassist
+itself did, 2 on a usage or settings error, 3 on a connection, authentication or service
+error (the plain-words message goes to stderr). Whatever the service does, it ends: a
+reply that stops arriving is given up after the reply timeout, and SIGINT/SIGTERM stop it
+at once with the conversation saved. The
 benchmarks drive it; ``--demo`` runs it against the in-process local server.
 
 The API key comes from ``AZURE_OPENAI_API_KEY`` or the keyring, never from the command line;
@@ -62,7 +65,10 @@ def build_parser() -> argparse.ArgumentParser:
             "flags override them for this run. The API key is read from the keyring or "
             "AZURE_OPENAI_API_KEY."
         ),
-        epilog="exit status: 0 success, 2 usage or settings error, 3 connection or sign-in error",
+        epilog=(
+            "exit status: 0 success, 1 audio device or internal failure, 2 usage or settings error, "
+            "3 connection, sign-in or service error"
+        ),
     )
     target = parser.add_argument_group("where to connect")
     target.add_argument("--endpoint", metavar="URL", help="e.g. https://my-resource.openai.azure.com")
@@ -101,6 +107,10 @@ def build_parser() -> argparse.ArgumentParser:
         "--idle-seconds", type=float, default=1.5, metavar="S",
         help="--until-idle: quiet time that counts as idle (default 1.5)",
     )
+    parser.add_argument(
+        "--reply-timeout", type=int, metavar="S",
+        help="give up on a reply the service stops sending after S seconds (5-300; default from settings, 20)",
+    )
     parser.add_argument("--quiet", action="store_true", help="print only the transcript")
     return parser
 
@@ -137,6 +147,8 @@ def settings_for(args: argparse.Namespace, saved: Settings) -> Settings:
         connection["api_version"] = args.api_version
     if args.entra_id:
         connection["auth_mode"] = AuthMode.ENTRA_ID
+    if args.reply_timeout is not None:
+        connection["reply_timeout_s"] = args.reply_timeout
     changes: dict[str, dict[str, Any]] = {"connection": connection, "voice": {}, "model": {}, "turn_detection": {}}
     if args.voice:
         changes["voice"]["voice"] = args.voice
@@ -178,7 +190,6 @@ class _Run:
     last_change: float = field(default_factory=time.monotonic)
     activity: Any = None
     connected: asyncio.Event = field(default_factory=asyncio.Event)
-    assistant_done: asyncio.Event = field(default_factory=asyncio.Event)
 
 
 class _Printer:
@@ -305,11 +316,9 @@ async def _talk(options: TalkOptions, paths: AppPaths) -> int:
             printer.turn("You", event.text)
         elif isinstance(event, AssistantText) and event.final:
             run.assistant_turns += 1
-            run.assistant_done.set()
             printer.turn("Assistant", event.text, event.interrupted)
         elif isinstance(event, Error):
             print(f"error: {event.message}", file=sys.stderr, flush=True)
-            run.assistant_done.set()  # a refused or failed reply must not hang the script
             if event.fatal:
                 run.fatal = event
                 run.connected.set()
@@ -326,7 +335,7 @@ async def _talk(options: TalkOptions, paths: AppPaths) -> int:
     def idle() -> bool:
         audio_input = opened[-1].input if opened else None
         input_done = audio_input is None or not hasattr(audio_input, "idle") or audio_input.idle
-        answered = run.assistant_turns >= max(run.user_turns, 1)
+        answered = not engine.busy  # a refused request or a given-up reply counts as answered
         quiet = time.monotonic() - run.last_change >= args.idle_seconds
         calm = run.activity in (Activity.LISTENING, Activity.IDLE, None)
         return input_done and answered and quiet and calm
@@ -348,9 +357,8 @@ async def _talk(options: TalkOptions, paths: AppPaths) -> int:
             for text in args.say:
                 if run.fatal is not None or stop.is_set():
                     break
-                run.assistant_done.clear()
                 engine.send_text(text)
-                await _first_of(run.assistant_done.wait(), stop.wait())
+                await _wait_while_busy(engine, run, stop, options.settings.connection.reply_timeout_s)
             scripted = bool(args.say or samples is not None)
             if args.duration is not None:
                 with contextlib.suppress(asyncio.TimeoutError):
@@ -371,6 +379,22 @@ async def _talk(options: TalkOptions, paths: AppPaths) -> int:
             return EXIT_FAILURE
         return EXIT_CONNECTION
     return EXIT_OK
+
+
+async def _wait_while_busy(engine: Any, run: _Run, stop: asyncio.Event, reply_timeout_s: float) -> None:
+    """Until the reply to the last message is over, however it ends. The engine gives up on a
+    silent service after the reply timeout; the bound here is only a last resort."""
+    from azassist.core.events import Error, ErrorKind
+
+    bound = 4 * reply_timeout_s + 30
+    deadline = time.monotonic() + bound
+    while engine.busy and run.fatal is None and not stop.is_set():
+        if time.monotonic() > deadline:
+            message = f"No reply ended within {bound:.0f} s; stopping."
+            print(f"error: {message}", file=sys.stderr, flush=True)
+            run.fatal = Error(ErrorKind.SERVER, message, fatal=True)
+            return
+        await asyncio.sleep(0.05)
 
 
 def _secret(value: str | None) -> Any:

@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import logging
 import time
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -51,7 +53,9 @@ from azassist.core.engine.options import (
     tts_kwargs,
     turn_detection_for,
 )
+from azassist.core.engine.tokenizer import synchronizer_word_tokenizer
 from azassist.core.engine.warmup import build_protocol_models, unbuilt_models
+from azassist.core.engine.wire_guard import WireMonitor, guarded_http_session
 from azassist.core.events import (
     Activity,
     AssistantText,
@@ -68,7 +72,7 @@ from azassist.core.events import (
     UserTranscript,
     Warning,
 )
-from azassist.core.secrets import redact
+from azassist.core.secrets import redact, scrub
 from azassist.core.settings import (
     GROUPS,
     AuthMode,
@@ -91,6 +95,11 @@ LEVELS_PER_SECOND = 30
 # how often a quiet room's meters are looked at anyway (a reconnect may swap the audio)
 QUIET_RECHECK_SECONDS = 0.5
 CLOSE_TIMEOUT = 5.0
+# Reconnects the engine makes on its own (a stalled reply, a message it could not read):
+# at most this many within the window, then it stops and says why.
+AUTO_RECONNECTS = 3
+AUTO_RECONNECT_WINDOW_S = 120.0
+WATCHDOG_POLL_S = 0.5
 
 
 class _AssistantTextSink(TextOutput):
@@ -143,6 +152,8 @@ class _Live:
     agent: Agent
     audio: AudioSeam
     meter: MeteredInput | None
+    monitor: WireMonitor
+    http: Any = None  # the aiohttp session whose WebSockets report to ``monitor``
     tts: Any = None
     synchronizer: TranscriptSynchronizer | None = None
     text_sink: _AssistantTextSink | None = None
@@ -196,6 +207,7 @@ class Engine:
         self._live: _Live | None = None
         self._live_counter = 0
         self._teardown_task: asyncio.Task[None] | None = None
+        self._auto_reconnects: deque[float] = deque()
         self._levels_task: asyncio.Task[None] | None = None
         self._connect_lock = asyncio.Lock()
 
@@ -239,6 +251,16 @@ class Engine:
     def total_tokens(self) -> tuple[int, int]:
         return self._total_input_tokens, self._total_output_tokens
 
+    @property
+    def busy(self) -> bool:
+        """A reply is asked for, arriving or still playing: what a script waits out before
+        its next message (a refused request or a stalled reply ends it too)."""
+        live = self._live
+        if live is None:
+            return False
+        reply_open = self._reply is not None and not self._reply.finished
+        return live.monitor.pending or reply_open or any(not speech.done() for speech in self._speeches)
+
     def subscribe(self, callback: Callable[[EngineEvent], None], *, levels: bool = True) -> Callable[[], None]:
         """``levels=False``: a listener without meters is spared the ``Levels`` events (about
         30 a second while there is sound); with no listener wanting them, none are measured."""
@@ -261,6 +283,7 @@ class Engine:
         self._emit(event)
 
     def _emit(self, event: EngineEvent) -> None:
+        event = _scrubbed(event)
         if isinstance(event, (Error, Warning, Notice)):
             log.log(
                 logging.ERROR if isinstance(event, Error) else logging.INFO,
@@ -403,13 +426,22 @@ class Engine:
 
     def _build(self, settings: Settings, credentials: Credentials, audio: AudioSeam) -> _Live:
         self._live_counter += 1
+        built: list[_Live] = []
+
+        def on_problem(what: str) -> None:
+            if built:
+                self._on_wire_problem(built[0], what)
+
+        monitor = WireMonitor(on_problem=on_problem)
+        http = guarded_http_session(monitor)
         model = lk_openai.realtime.RealtimeModel.with_azure(
             **realtime_model_kwargs(
                 settings,
                 credentials,
                 hands_free=self._hands_free,
                 max_session_duration=self._max_session_duration,
-            )
+            ),
+            http_session=http,
         )
         tts = None
         if settings.model.modalities is Modalities.TEXT_AND_TTS:
@@ -429,7 +461,8 @@ class Engine:
         )
         agent = Agent(instructions=settings.model.instructions, chat_ctx=self._history.copy())
         meter = MeteredInput(audio.input) if audio.input is not None else None
-        live = _Live(self._live_counter, model, session, agent, audio, meter, tts=tts)
+        live = _Live(self._live_counter, model, session, agent, audio, meter, monitor=monitor, http=http, tts=tts)
+        built.append(live)
 
         text_sink = _AssistantTextSink(lambda text: self._on_assistant_text(live, text))
         live.text_sink = text_sink
@@ -437,7 +470,9 @@ class Engine:
         wants_audio = settings.model.modalities is not Modalities.TEXT
         if wants_audio and audio.output is not None:
             live.synchronizer = TranscriptSynchronizer(
-                next_in_chain_audio=audio.output, next_in_chain_text=text_sink
+                next_in_chain_audio=audio.output,
+                next_in_chain_text=text_sink,
+                word_tokenizer=synchronizer_word_tokenizer(),
             )
             session.output.audio = live.synchronizer.audio_output
             session.output.transcription = live.synchronizer.text_output
@@ -456,11 +491,98 @@ class Engine:
             self._send_temperature(live)
         self._report_temperature_capability()
         self._start_levels()
+        self._start_task(live, self._watch_replies(live), "azassist-reply-watchdog")
         models = unbuilt_models()  # none after the first session: a built schema stays built
         if models:
             task = asyncio.create_task(build_protocol_models(models), name="azassist-build-models")
             live.tasks.add(task)
             task.add_done_callback(live.tasks.discard)
+
+    def _start_task(self, live: _Live, work: Any, name: str) -> None:
+        task = asyncio.create_task(work, name=name)
+        live.tasks.add(task)
+        task.add_done_callback(live.tasks.discard)
+        task.add_done_callback(_log_future_failure(name))
+
+    # --- a service that misbehaves -------------------------------------------------------
+
+    async def _watch_replies(self, live: _Live) -> None:
+        """Ends a reply the service stopped sending: nothing for ``reply_timeout_s`` while a
+        reply is owed (asked for and not started, or started and not done). The plugin has
+        no such timeout; without this the window said "thinking" forever."""
+        monitor = live.monitor
+        while live is self._live and not live.closing:
+            if not monitor.pending:
+                monitor.pending_changed.clear()
+                await monitor.pending_changed.wait()
+                continue
+            await asyncio.sleep(WATCHDOG_POLL_S)
+            limit = float(self.settings.connection.reply_timeout_s)
+            if monitor.pending and monitor.silent_for() >= limit and live is self._live and not live.closing:
+                self._on_reply_stalled(live, limit)
+                return
+
+    def _on_reply_stalled(self, live: _Live, limit: float) -> None:
+        started = bool(live.monitor.open_responses)
+        what = "stopped sending a reply" if started else "did not start the reply it was asked for"
+        log.warning("the service %s: nothing for %.0f s", what, limit)
+        self._save_cut_reply(live)
+        self._auto_reconnect(
+            live,
+            Failure(
+                ErrorKind.SERVER,
+                f"The service {what} (nothing for {limit:.0f} s). What arrived is kept and marked incomplete.",
+                f"no server event for {limit:.0f} s with a reply owed",
+            ),
+        )
+
+    def _on_wire_problem(self, live: _Live, what: str) -> None:
+        """A frame the plugin could not have read was skipped; the conversation goes on."""
+        if live is self._live and not live.closing:
+            self._emit(Warning(f"The service sent {what}; azassist skipped it and carries on."))
+
+    def _auto_reconnect(self, live: _Live, failure: Failure) -> None:
+        """Replace a connection that cannot go on, keeping the conversation; after
+        ``AUTO_RECONNECTS`` within ``AUTO_RECONNECT_WINDOW_S`` stop instead and say so."""
+        now = time.monotonic()
+        while self._auto_reconnects and now - self._auto_reconnects[0] > AUTO_RECONNECT_WINDOW_S:
+            self._auto_reconnects.popleft()
+        if len(self._auto_reconnects) >= AUTO_RECONNECTS:
+            message = f"{failure.message} This keeps happening, so azassist stopped; connect again when you want to go on."
+            self._session_failed(live, dataclasses.replace(failure, message=message, reconnect=False))
+            return
+        live.failed = True
+        self._auto_reconnects.append(now)
+        self._emit(Error(failure.kind, f"{failure.message} Connecting again; the conversation is kept.", failure.detail))
+
+        async def again() -> None:
+            async with self._connect_lock:
+                if live is not self._live:
+                    return  # the user disconnected or reconnected meanwhile
+                await self._replace_connection(live)
+
+        task = asyncio.create_task(again(), name="azassist-auto-reconnect")
+        task.add_done_callback(_log_future_failure("reconnecting"))
+
+    def _save_cut_reply(self, live: _Live) -> None:
+        """A reply the connection is losing: everything that arrived of it is saved, marked
+        incomplete unless the service had finished it (its audio may still have been
+        playing). Also replies the plugin never announced to us."""
+        monitor = live.monitor
+        reply = self._reply
+        if reply is not None and not reply.finished:
+            server_text = monitor.text_of(reply.turn_id)
+            text = server_text if len(server_text) > len(reply.text) else reply.text
+            complete = reply.turn_id in monitor.completed
+            if text:
+                self._history.add_message(role="assistant", content=text, interrupted=not complete)
+            self._finish_reply(reply, text, interrupted=not complete)
+        for response_id, text in list(monitor.reply_text.items()):
+            if text and response_id not in self._recorded_ids:
+                complete = response_id in monitor.completed
+                self._history.add_message(role="assistant", content=text, interrupted=not complete)
+                self._finish_reply(_Reply(turn_id=response_id), text, interrupted=not complete)
+        monitor.forget()
 
     def _fail_before_session(self, error: Error) -> None:
         self._emit(error)
@@ -593,6 +715,8 @@ class Engine:
 
     def _finish_reply(self, reply: _Reply, text: str, *, interrupted: bool, started_at: float | None = None) -> None:
         reply.finished = True
+        if self._live is not None:
+            self._live.monitor.reply_text.pop(reply.turn_id, None)  # saved: nothing left to rescue
         if self._reply is reply:
             self._reply = None
             if self._live is not None and self._live.text_sink is not None:
@@ -694,8 +818,16 @@ class Engine:
 
     def _session_failed(self, live: _Live, failure: Failure) -> None:
         """LiveKit sends no close event on fatal errors: we declare the session dead, say
-        why, and free it so a reconnect starts clean."""
+        why, and free it so a reconnect starts clean. What had arrived of a reply is saved
+        first; a failure of reading the service's messages reconnects instead."""
         if live.failed:
+            return
+        if live is self._live and not live.closing:
+            self._save_cut_reply(live)
+        _quiet_livekit_close(live.session)
+        asyncio.get_running_loop().call_soon(_quiet_livekit_close, live.session)
+        if failure.reconnect and live is self._live and live.connected_once:
+            self._auto_reconnect(live, failure)
             return
         live.failed = True
         self._emit(Error(failure.kind, failure.message, failure.detail, fatal=True))
@@ -736,6 +868,8 @@ class Engine:
         ]
         if live.tts is not None:
             steps.append(("tts", live.tts.aclose))
+        if live.http is not None:
+            steps.append(("http session", live.http.close))
         steps.append(("audio", lambda: close_audio(live.audio)))
         for name, close in steps:
             try:
@@ -745,6 +879,8 @@ class Engine:
 
     async def disconnect(self) -> None:
         async with self._connect_lock:
+            if self._live is not None:
+                self._save_cut_reply(self._live)
             live, self._live = self._live, None
             self._ptt_pressed = False
             self._latency_mark = None
@@ -758,15 +894,22 @@ class Engine:
 
     async def reconnect(self) -> None:
         async with self._connect_lock:
-            live, self._live = self._live, None
-            self._ptt_pressed = False
-            self._latency_mark = None
-            self._reply = None
-            self._set_connection(ConnectionState.RECONNECTING)
-            if live is not None:
-                self._schedule_teardown(live)
-            await self._await_teardown()
-            await self._connect(reconnecting=True)
+            await self._replace_connection(self._live)
+
+    async def _replace_connection(self, live: _Live | None) -> None:
+        """Drop ``live`` (saving what had arrived of a reply) and connect afresh with the
+        conversation. Called with the connect lock held."""
+        if live is not None and live is self._live:
+            self._save_cut_reply(live)
+        self._live = None
+        self._ptt_pressed = False
+        self._latency_mark = None
+        self._reply = None
+        self._set_connection(ConnectionState.RECONNECTING)
+        if live is not None:
+            self._schedule_teardown(live)
+        await self._await_teardown()
+        await self._connect(reconnecting=True)
 
     async def aclose(self) -> None:
         """Disconnect and close the conversation file."""
@@ -885,13 +1028,19 @@ class Engine:
         assert live is not None
         self._stop_speech(live)
         self._latency_mark = (time.time(), "typed")
+        live.monitor.expect_reply()
         handle = live.session.generate_reply(user_input=text)
 
         def done(_: Any) -> None:
             error = handle.exception() if not handle.interrupted else None
-            if error is not None and live is self._live:
-                failure = describe_failure(error, host=self.settings.connection.host)
-                self._emit(Error(failure.kind, f"Your message got no reply: {failure.message}", failure.detail))
+            if error is None or live is not self._live:
+                return
+            failure = describe_failure(error, host=self.settings.connection.host)
+            if failure.kind is ErrorKind.INTERNAL and type(error).__name__ == "RealtimeError":
+                # the service refused the request or the session ended: its own error
+                # event has been shown already, with the words the service used
+                failure = Failure(ErrorKind.SERVER, "the service refused it or the connection ended.", failure.detail)
+            self._emit(Error(failure.kind, f"Your message got no reply: {failure.message}", failure.detail))
 
         handle.add_done_callback(done)
 
@@ -973,6 +1122,7 @@ class Engine:
             self._emit(Notice("That press was too short to carry any words, so nothing was sent. Hold the key while you speak."))
         else:
             self._latency_mark = (time.time(), "speech")
+            live.monitor.expect_reply()
             future = live.session.commit_user_turn()
             future.add_done_callback(_log_future_failure("commit_user_turn"))
         self._refresh_activity()
@@ -1002,6 +1152,7 @@ class Engine:
         self._latency_mark = None
         live = self._live
         if live is not None:
+            live.monitor.reply_text.clear()  # the old conversation's replies stay in the old file
             self._stop_speech(live)
             task = asyncio.create_task(live.agent.update_chat_ctx(llm.ChatContext.empty()))
             live.tasks.add(task)
@@ -1059,6 +1210,40 @@ class Engine:
             self._writer.append_usage(turn_id, usage)
         except OSError:
             log.exception("could not save token usage")
+
+
+def _quiet_livekit_close(session: AgentSession) -> None:
+    """On a fatal error LiveKit 1.8.9 closes the session in a task of its own that re-raises
+    the error and is never awaited: asyncio then logged "Task exception was never
+    retrieved" and the window showed a second, cryptic error for a failure already said in
+    plain words. The error is taken here (private attribute; absent in other versions)."""
+    task = getattr(session, "_closing_task", None)
+    if isinstance(task, asyncio.Task):
+        task.add_done_callback(_take_exception)
+
+
+def _take_exception(task: asyncio.Task[Any]) -> None:
+    error = None if task.cancelled() else task.exception()
+    if error is not None:
+        log.debug("LiveKit's session closed after the failure: %s", describe_chain(error))
+
+
+def _scrubbed(event: EngineEvent) -> EngineEvent:
+    """No secret reaches a listener (the window, stderr, a script): whatever a service's
+    message quotes, keys and tokens come out as ***."""
+    if isinstance(event, Error):
+        message, detail = scrub(event.message), scrub(event.detail)
+        if message != event.message or detail != event.detail:
+            return dataclasses.replace(event, message=message, detail=detail)
+    elif isinstance(event, (Warning, Notice)):
+        message = scrub(event.message)
+        if message != event.message:
+            return dataclasses.replace(event, message=message)
+    elif isinstance(event, (AssistantText, UserTranscript)):
+        text = redact(event.text)
+        if text != event.text:
+            return dataclasses.replace(event, text=text)
+    return event
 
 
 def _changed_fields(old: Settings, new: Settings) -> list[tuple[str, str]]:

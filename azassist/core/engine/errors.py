@@ -52,6 +52,7 @@ class Failure:
     message: str
     detail: str
     retry_may_help: bool = False
+    reconnect: bool = False  # the connection is unusable but a new one may well work
 
 
 def _chain(error: BaseException) -> Iterator[BaseException]:
@@ -216,6 +217,13 @@ def describe_failure(
                 f"Cannot reach {host}. Check your network connection.",
                 retry=True,
             )
+    if _raised_reading_the_service(error):
+        return Failure(
+            ErrorKind.SERVER,
+            f"{host} sent a message azassist could not read ({type(error).__name__}).",
+            detail,
+            reconnect=True,
+        )
     text = str(error)
     if "closed unexpectedly" in text or "connection" in text.lower():
         return found(
@@ -224,3 +232,24 @@ def describe_failure(
             retry=True,
         )
     return found(ErrorKind.INTERNAL, "Something went wrong inside azassist; the log has the details.")
+
+
+_LIVEKIT_WRAPPERS = frozenset({"APIError", "APIConnectionError", "APIStatusError", "APITimeoutError", "RealtimeError"})
+
+
+def _raised_reading_the_service(error: BaseException) -> bool:
+    """Raised inside LiveKit's realtime protocol code (its receive loop or an event handler)
+    by something other than an HTTP or network failure: what the service sent, not a bug
+    of ours, and a new connection may well be fine."""
+    for link in _chain(error):
+        if isinstance(link, (aiohttp.ClientError, OSError, asyncio.TimeoutError)):
+            return False
+        if type(link).__name__ in _LIVEKIT_WRAPPERS:
+            continue  # LiveKit's own report of a failure: its cause says what it was
+        traceback = link.__traceback__
+        while traceback is not None:
+            filename = traceback.tb_frame.f_code.co_filename.replace("\\", "/")
+            if "/livekit/agents/llm/_realtime/" in filename or "/livekit/plugins/openai/realtime/" in filename:
+                return True
+            traceback = traceback.tb_next
+    return False
