@@ -20,7 +20,7 @@ RUN_DEBS := libportaudio2 libasound2-plugins libgl1 libegl1 libxkbcommon0 libxkb
 	libxcb-image0 libxcb-keysyms1 libxcb-render-util0 libxcb-render0 libxcb-shape0 \
 	libxcb-util1 libxcb-xkb1 fonts-dejavu-core ca-certificates
 TEST_DEBS := $(RUN_DEBS) pulseaudio pulseaudio-utils gnome-keyring dbus dbus-x11 xvfb xauth \
-	espeak-ng sox binutils debootstrap weston x11-utils
+	espeak-ng sox binutils debootstrap weston x11-utils xdotool
 
 .PHONY: run test bench package clean system-deps-run system-deps-test lint screenshots fresh-check
 
