@@ -322,6 +322,27 @@ class UiSettings(_Group):
         Theme.SYSTEM, title="Theme", description="Follow the system, or force light or dark",
         json_schema_extra=_apply("live", labels={"system": "System", "light": "Light", "dark": "Dark"}),
     )
+    global_push_to_talk: bool = Field(
+        False, title="Global push-to-talk key",
+        description="Hold a key to talk while another application is in front (push-to-talk mode)",
+        json_schema_extra=_apply("live"),
+    )
+    global_push_to_talk_key: str = Field(
+        "Pause", title="Global key",
+        description="Only listened to: it still reaches the application in front, so choose one that does nothing "
+        "there (Pause, Scroll Lock, F13)",
+        min_length=1, max_length=40,
+        json_schema_extra=_apply("live", widget="key", visible_when={"global_push_to_talk": True}),
+    )
+    global_push_to_talk_earcon: bool = Field(
+        True, title="Start and stop sounds", description="A quiet tone when the global key opens and closes the microphone",
+        json_schema_extra=_apply("live", visible_when={"global_push_to_talk": True}),
+    )
+    global_push_to_talk_max_hold_s: float = Field(
+        60.0, ge=5.0, le=600.0, title="Longest hold (s)",
+        description="A turn held longer is sent, so the microphone never stays open by accident",
+        json_schema_extra=_apply("live", step=5.0, visible_when={"global_push_to_talk": True}),
+    )
 
 
 class Settings(BaseModel):
