@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import json
 import time
+import warnings
 from collections.abc import Callable
 from typing import Any, ClassVar
 
@@ -214,7 +215,23 @@ class GuardedWebSocket(aiohttp.ClientWebSocketResponse):
             return message
 
 
+# aiohttp refuses (and closes the socket on) a message over 4 MiB by default, which the plugin
+# then takes for a dropped connection: a reply the service had sent whole was lost. No real
+# event comes near this; an oversized one still ends in a reconnect with the conversation kept.
+MAX_MESSAGE_BYTES = 64 * 1024 * 1024
+
+with warnings.catch_warnings():
+    warnings.simplefilter("ignore", DeprecationWarning)  # aiohttp discourages subclasses
+
+    class _GuardedSession(aiohttp.ClientSession):
+        """Its WebSockets take messages up to ``MAX_MESSAGE_BYTES`` unless told otherwise."""
+
+        def ws_connect(self, url: Any, **kwargs: Any) -> Any:
+            kwargs.setdefault("max_msg_size", MAX_MESSAGE_BYTES)
+            return super().ws_connect(url, **kwargs)
+
+
 def guarded_http_session(monitor: WireMonitor) -> aiohttp.ClientSession:
     """An HTTP session whose WebSockets report to ``monitor``. The caller closes it."""
     socket_class = type("GuardedWebSocketFor", (GuardedWebSocket,), {"monitor": monitor})
-    return aiohttp.ClientSession(ws_response_class=socket_class)
+    return _GuardedSession(ws_response_class=socket_class)
