@@ -9,14 +9,14 @@ from collections.abc import Callable
 from types import TracebackType
 from typing import Any
 
-from azassist.core.secrets import redact
+from azassist.core.secrets import scrub
 
 log = logging.getLogger(__name__)
 
 
 def summarize(exc: BaseException) -> str:
     """One short line for the window: the type and the first line of the message, no traceback."""
-    text = redact(str(exc).strip().splitlines()[0] if str(exc).strip() else "")
+    text = scrub(str(exc).strip().splitlines()[0] if str(exc).strip() else "")
     if len(text) > 160:
         text = text[:157] + "…"
     name = type(exc).__name__

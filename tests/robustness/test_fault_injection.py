@@ -13,8 +13,7 @@ import pytest
 from .conftest import SUMMARIES
 from .fuzz import DEFAULT_ROUNDS, HANG_BOUND_S, JOBS_ENV, ROUNDS_ENV, by_class, make_plans, run_rounds, seed_from_env, summary_line
 
-# fuzz_red keeps it out of `make test` while the app fails it: remove it once green.
-pytestmark = [pytest.mark.fuzz, pytest.mark.fuzz_red, pytest.mark.timeout(1800)]
+pytestmark = [pytest.mark.fuzz, pytest.mark.timeout(1800)]
 
 
 def test_faults_cause_no_hang_crash_lost_turn_or_leak(request: pytest.FixtureRequest) -> None:
