@@ -45,6 +45,14 @@ class AuthMode(str, Enum):
     ENTRA_ID = "entra_id"
 
 
+class SignInMethod(str, Enum):
+    """How a Microsoft Entra ID sign-in happens, in order of preference."""
+
+    BROWSER = "browser"
+    DEVICE_CODE = "device_code"
+    AZURE_CLI = "azure_cli"
+
+
 class Modalities(str, Enum):
     AUDIO = "audio"
     TEXT = "text"
@@ -116,6 +124,39 @@ class ConnectionSettings(_Group):
         description="An API key kept in the system keyring, or Microsoft Entra ID",
         json_schema_extra=_apply("reconnect", labels={"api_key": "API key", "entra_id": "Microsoft Entra ID"}),
     )
+    entra_method: SignInMethod = Field(
+        SignInMethod.BROWSER,
+        title="Sign in with",
+        description="Your web browser; a code typed on another device (no browser here); or the Azure CLI's 'az login'",
+        json_schema_extra=_apply(
+            "reconnect",
+            labels={"browser": "Web browser", "device_code": "Device code", "azure_cli": "Azure CLI (az login)"},
+            visible_when={"auth_mode": "entra_id"},
+        ),
+    )
+    entra_tenant: str = Field(
+        "organizations",
+        title="Tenant",
+        description="'organizations' for your own work account; a guest enters the resource's tenant ID or domain",
+        max_length=128,
+        json_schema_extra=_apply("reconnect", visible_when={"auth_mode": "entra_id"}),
+    )
+    entra_client_id: str = Field(
+        "",
+        title="Client ID",
+        description="Empty: azure-identity's developer sign-in app. Or your organisation's own public client (see README)",
+        max_length=64,
+        json_schema_extra=_apply("reconnect", visible_when={"auth_mode": "entra_id"}, advanced=True),
+    )
+    # Who signed in last (azure-identity's AuthenticationRecord, serialized): account name,
+    # tenant and authority, no token or secret. Never shown: visible_when names no real mode.
+    entra_record: str = Field(
+        "",
+        title="Saved sign-in",
+        description="The account signed in last (not a secret)",
+        max_length=4096,
+        json_schema_extra=_apply("reconnect", hidden=True, visible_when={"auth_mode": "never"}),
+    )
     api_version: str = Field(
         "",
         title="Legacy API version",
@@ -151,7 +192,7 @@ class ConnectionSettings(_Group):
     def _endpoint(cls, value: str) -> str:
         return check_endpoint(value)
 
-    @field_validator("deployment", "transcription_deployment", "tts_deployment", "api_version")
+    @field_validator("deployment", "transcription_deployment", "tts_deployment", "api_version", "entra_tenant", "entra_client_id")
     @classmethod
     def _strip(cls, value: str) -> str:
         value = value.strip()

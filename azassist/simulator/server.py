@@ -6,8 +6,8 @@ import hmac
 import json
 import logging
 import socket
-from collections.abc import Sequence
-from dataclasses import replace
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
 from types import TracebackType
 from typing import Any
 
@@ -25,7 +25,7 @@ from .wire import WireLog
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["LocalRealtimeServer", "LoopbackOnlyError"]
+__all__ = ["Handshake", "LocalRealtimeServer", "LoopbackOnlyError"]
 
 # Bodies shaped like Azure's (the LiveKit client loses them, the TTS client shows them).
 _UNAUTHORIZED = {
@@ -44,6 +44,23 @@ _DEPLOYMENT_NOT_FOUND = {
     }
 }
 _NOT_FOUND = {"error": {"code": "404", "message": "Resource not found"}}
+_FORBIDDEN = {
+    "error": {
+        "code": "PermissionDenied",
+        "message": "The principal lacks the required data action "
+        "Microsoft.CognitiveServices/accounts/OpenAI/deployments/realtime/action.",
+    }
+}
+
+
+@dataclass(frozen=True)
+class Handshake:
+    """What one request offered as credentials (never the values), and the answer's status."""
+
+    path: str
+    api_key_sent: bool
+    bearer_sent: bool
+    status: int
 
 
 class LocalRealtimeServer:
@@ -69,6 +86,11 @@ class LocalRealtimeServer:
         self._validator = EventValidator() if config.strict_validation else None
         self._runner: web.AppRunner | None = None
         self._port: int | None = None
+        # Entra ID: verifies a bearer token it can check (the tests' local authority), giving
+        # the HTTP status to answer (200 accepts, 401 bad or expired, 403 no role). None: a
+        # bearer must carry the API key, as before.
+        self.bearer_check: Callable[[str], int] | None = None
+        self.handshakes: list[Handshake] = []
 
     def __repr__(self) -> str:
         return f"<LocalRealtimeServer {self.endpoint if self._port else 'stopped'}>"
@@ -160,21 +182,37 @@ class LocalRealtimeServer:
 
     # ------------------------------------------------------------------ HTTP
 
-    def _authorized(self, request: web.Request) -> bool:
-        """Azure accepts ``api-key`` or ``Authorization: Bearer``; here both carry the key."""
-        expected = self.config.api_key.encode()
-        offered = request.headers.get("api-key")
-        if offered is None:
-            authorization = request.headers.get("Authorization", "")
-            if authorization.startswith("Bearer "):
-                offered = authorization[len("Bearer ") :]
-        return offered is not None and hmac.compare_digest(offered.encode(), expected)
+    def _authorized(self, request: web.Request) -> int:
+        """Azure accepts ``api-key`` or ``Authorization: Bearer``; here both carry the key,
+        unless ``bearer_check`` verifies bearer tokens. The HTTP status to answer (200: ok);
+        every request is recorded in ``handshakes`` (whether an api-key header came along)."""
+        api_key = request.headers.get("api-key")
+        authorization = request.headers.get("Authorization", "")
+        bearer = authorization[len("Bearer ") :] if authorization.startswith("Bearer ") else None
+        if bearer is not None and self.bearer_check is not None and api_key is None:
+            status = self.bearer_check(bearer)
+        else:
+            offered = api_key if api_key is not None else bearer
+            expected = self.config.api_key.encode()
+            ok = offered is not None and hmac.compare_digest(offered.encode(), expected)
+            status = 200 if ok else 401
+        self.handshakes.append(Handshake(request.path, api_key is not None, bearer is not None, status))
+        return status
+
+    def _auth_refusal(self, request: web.Request) -> web.Response | None:
+        status = self._authorized(request)
+        if status == 403:
+            return web.json_response(_FORBIDDEN, status=403)
+        if status != 200:
+            return web.json_response(_UNAUTHORIZED, status=401)
+        return None
 
     def _refusal(
         self, request: web.Request, deployment: str | None, known: Sequence[str]
     ) -> web.Response | None:
-        if not self._authorized(request):
-            return web.json_response(_UNAUTHORIZED, status=401)
+        refusal = self._auth_refusal(request)
+        if refusal is not None:
+            return refusal
         if deployment is None:
             return web.json_response(_NOT_FOUND, status=404)
         if deployment not in known:
@@ -253,6 +291,7 @@ class LocalRealtimeServer:
         return await speech_response(request, speech_request)
 
     async def _not_found(self, request: web.Request) -> web.Response:
-        if not self._authorized(request):
-            return web.json_response(_UNAUTHORIZED, status=401)
+        refusal = self._auth_refusal(request)
+        if refusal is not None:
+            return refusal
         return web.json_response(_NOT_FOUND, status=404)

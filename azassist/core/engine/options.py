@@ -98,8 +98,12 @@ def realtime_model_kwargs(
     return kwargs
 
 
-def tts_kwargs(settings: Settings, credentials: Credentials) -> dict[str, Any]:
-    """Keyword arguments for ``openai.TTS.with_azure`` (the text + separate voice mode)."""
+def tts_kwargs(settings: Settings, credentials: Credentials, token_provider: Any = None) -> dict[str, Any]:
+    """Keyword arguments for ``openai.TTS.with_azure`` (the text + separate voice mode).
+
+    In Entra mode with ``token_provider`` (an async callable giving a token, e.g.
+    ``azassist.core.entra.realtime.tts_token_provider``) the openai client asks it before
+    every request, so a long conversation's speech keeps working past the token's expiry."""
     connection = settings.connection
     kwargs: dict[str, Any] = {
         "model": connection.tts_deployment,
@@ -110,7 +114,9 @@ def tts_kwargs(settings: Settings, credentials: Credentials) -> dict[str, Any]:
         "api_version": connection.api_version or DEFAULT_TTS_API_VERSION,
         "response_format": "pcm",
     }
-    if credentials.entra_token:
+    if credentials.entra_token and token_provider is not None:
+        kwargs["azure_ad_token_provider"] = token_provider
+    elif credentials.entra_token:
         kwargs["azure_ad_token"] = credentials.entra_token
     else:
         kwargs["api_key"] = credentials.api_key
