@@ -10,8 +10,9 @@ at once with the conversation saved. The
 benchmarks drive it; ``--demo`` runs it against the in-process local server.
 
 The API key comes from ``AZURE_OPENAI_API_KEY`` or the keyring, never from the command line;
-with Entra ID sign-in, a token from ``AZURE_OPENAI_AD_TOKEN`` (e.g. from ``az account
-get-access-token --resource https://cognitiveservices.azure.com``).
+with Entra ID sign-in (``--entra-id``), the saved sign-in, else the sign-in method chosen
+(``--sign-in``: a browser, a device code printed here, or the Azure CLI's login); a token
+in ``AZURE_OPENAI_AD_TOKEN`` still wins when set.
 """
 
 from __future__ import annotations
@@ -39,6 +40,7 @@ from azassist.core.settings import (
     Modalities,
     Settings,
     SettingsStore,
+    SignInMethod,
     TurnMode,
     describe_error,
 )
@@ -76,8 +78,16 @@ def build_parser() -> argparse.ArgumentParser:
     target.add_argument("--api-version", metavar="VERSION", help="legacy preview protocol only")
     target.add_argument(
         "--entra-id", action="store_true",
-        help=f"sign in with a Microsoft Entra ID token from ${ENTRA_TOKEN_ENV} instead of an API key",
+        help=(
+            "sign in with Microsoft Entra ID instead of an API key (the saved sign-in, else --sign-in; "
+            f"a token in ${ENTRA_TOKEN_ENV} is used as is)"
+        ),
     )
+    target.add_argument(
+        "--sign-in", choices=[m.value.replace("_", "-") for m in SignInMethod], dest="sign_in",
+        help="Entra ID: how to sign in (browser, device-code for a terminal with no browser, azure-cli)",
+    )
+    target.add_argument("--tenant", metavar="TENANT", help="Entra ID: the tenant ID or domain (a guest's resource tenant)")
     target.add_argument("--demo", action="store_true", help="talk to the built-in local demo server (offline)")
 
     sound = parser.add_argument_group("sound")
@@ -147,6 +157,10 @@ def settings_for(args: argparse.Namespace, saved: Settings) -> Settings:
         connection["api_version"] = args.api_version
     if args.entra_id:
         connection["auth_mode"] = AuthMode.ENTRA_ID
+    if args.sign_in:
+        connection["entra_method"] = SignInMethod(args.sign_in.replace("-", "_"))
+    if args.tenant:
+        connection["entra_tenant"] = args.tenant
     if args.reply_timeout is not None:
         connection["reply_timeout_s"] = args.reply_timeout
     changes: dict[str, dict[str, Any]] = {"connection": connection, "voice": {}, "model": {}, "turn_detection": {}}
@@ -298,7 +312,7 @@ async def _talk(options: TalkOptions, paths: AppPaths) -> int:
     engine = Engine(
         options.settings,
         keys=keys,
-        token_provider=StaticTokenProvider(_secret(token)) if token else None,
+        token_provider=StaticTokenProvider(_secret(token)) if token else _entra_provider(options.settings),
         conversations_dir=paths.conversations_dir,
     )
     engine.audio_factory = _audio_factory(args, opened, engine.report)
@@ -395,6 +409,24 @@ async def _wait_while_busy(engine: Any, run: _Run, stop: asyncio.Event, reply_ti
             run.fatal = Error(ErrorKind.SERVER, message, fatal=True)
             return
         await asyncio.sleep(0.05)
+
+
+def _entra_provider(settings: Settings) -> Any:
+    """Entra ID sign-in for a terminal: the saved sign-in if it still holds, else the chosen
+    method runs here (a device code is printed to stderr, even with --quiet)."""
+    if settings.connection.auth_mode is not AuthMode.ENTRA_ID:
+        return None
+    from azassist.core.entra import DeviceCodePrompt, EntraConfig, EntraTokenProvider
+
+    def show(prompt: DeviceCodePrompt) -> None:
+        print(
+            f"To sign in to Microsoft Entra ID, open {prompt.verification_uri} in a browser and enter the code "
+            f"{prompt.user_code}",
+            file=sys.stderr,
+            flush=True,
+        )
+
+    return EntraTokenProvider(EntraConfig.from_settings(settings.connection), interactive=True, on_device_code=show)
 
 
 def _secret(value: str | None) -> Any:

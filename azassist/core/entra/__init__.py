@@ -12,6 +12,7 @@ from azassist.core.entra.provider import (
     DeviceCodePrompt,
     EntraConfig,
     EntraTokenProvider,
+    shared_provider,
 )
 
 __all__ = [
@@ -21,5 +22,6 @@ __all__ = [
     "EntraConfig",
     "EntraTokenProvider",
     "account_from_token",
+    "shared_provider",
     "token_claims",
 ]

@@ -307,3 +307,20 @@ def _redirect_server(cancelled: threading.Event) -> Any:
                 self.server_close()
 
     return CancellableRedirectServer
+
+
+_shared: dict[tuple[Any, ...], EntraTokenProvider] = {}
+
+
+def shared_provider(connection: ConnectionSettings) -> EntraTokenProvider:
+    """The one provider of this process for these sign-in settings, so the Sign in button in
+    Settings and the engine's connects share one credential (and its tokens in memory).
+
+    A new method, tenant, client ID or authority gives a new provider; the saved record is
+    taken from ``connection`` only when the provider is made."""
+    config = EntraConfig.from_settings(connection)
+    key = (config.method, config.tenant_id, config.client_id, config.authority)
+    provider = _shared.get(key)
+    if provider is None:
+        provider = _shared[key] = EntraTokenProvider(config)
+    return provider

@@ -55,6 +55,7 @@ class Counters:
     device_polls: int = 0
     refresh: int = 0
     issued: list[str] = field(default_factory=list)  # jti of every access token
+    secrets: list[str] = field(default_factory=list)  # every token it gave out, to look for leaks
 
 
 def _write_ca_and_cert(folder: Path) -> tuple[Path, Path, Path]:
@@ -368,6 +369,7 @@ class FakeAuthority:
         refresh = secrets.token_urlsafe(32)
         with self._lock:
             self._refresh_tokens.add(refresh)
+        self.counters.secrets += [access, refresh]
         return {
             "token_type": "Bearer",
             "scope": scope or f"{AUDIENCE}/.default",
