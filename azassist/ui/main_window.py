@@ -192,6 +192,9 @@ class MainWindow(QMainWindow):
         self._closed = asyncio.Event()
         self.tray = Tray(self, [self.mute_action, self.ptt_tray_action, None, self.quit_action])
         self.tray.toggleWindow.connect(self.toggle_visible)
+        from azassist.ui.global_hotkey import GlobalHotkey
+
+        self.global_hotkey = GlobalHotkey(self)  # started by _apply_ui_settings when the settings ask
         self.started = True
         self.tray.show()
         self._apply_ui_settings(self.settings)
@@ -455,6 +458,7 @@ class MainWindow(QMainWindow):
             except (RuntimeError, TypeError):
                 pass  # never connected (start-up did not finish)
         self._watch_focus(None, None)
+        self.global_hotkey.stop()  # a turn it holds is sent; its listener thread ends
         self.tray.hide()
         await self.stop_audio_check()
         await self._drop_engine()
@@ -766,6 +770,9 @@ class MainWindow(QMainWindow):
         self.controls.ptt_button.set_held(source is not None)
         with QSignalBlocker(self.ptt_tray_action):
             self.ptt_tray_action.setChecked(source == "tray")
+        if self.started:
+            self.tray.set_talking(source is not None)
+            self.global_hotkey.turn_ended()
 
     def _tray_talk(self, talking: bool) -> None:
         if talking:
@@ -856,6 +863,7 @@ class MainWindow(QMainWindow):
             if keys is not None and isinstance(app, QApplication):
                 apply_theme(app, settings.ui.theme)
         self.controls.ptt_button.set_key_name(settings.ui.push_to_talk_key)
+        self.global_hotkey.apply(settings)
         self._show_mode()
 
     def _system_scheme_changed(self, *_: Any) -> None:
@@ -892,6 +900,7 @@ class MainWindow(QMainWindow):
             dialog.audioCheckToggled.connect(self._audio_check_toggled)
             for capability in self.capabilities.values():
                 self._forward_capability(capability, dialog)
+            self.global_hotkey.add_note(dialog)
             self.settings_dialog = dialog
         if group:
             dialog.show_group(group)

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from PySide6.QtCore import QObject, Signal
-from PySide6.QtGui import QAction, QIcon
+from PySide6.QtGui import QAction, QColor, QIcon
 from PySide6.QtWidgets import QMenu, QSystemTrayIcon, QWidget
 
 from azassist.core.states import Activity, ConnectionState
 from azassist.ui.resources import app_icon, badged_icon
 from azassist.ui.widgets import state_colour
+
+TALKING_COLOUR = "#e53935"  # the microphone is open: seen without looking at the window
 
 
 class Tray(QObject):
@@ -35,6 +37,8 @@ class Tray(QObject):
         self.icon.setContextMenu(self.menu)
         self.icon.activated.connect(self._activated)
         self.state_text = "azassist"
+        self.talking = False
+        self._colour = QColor()
         self.icon.setToolTip(self.state_text)
 
     def _activated(self, reason: QSystemTrayIcon.ActivationReason) -> None:
@@ -49,13 +53,24 @@ class Tray(QObject):
         self.icon.hide()
 
     def set_state(self, connection: ConnectionState, activity: Activity, text: str) -> None:
-        colour = state_colour(connection, activity)
-        icon = self._icons.get(colour.name())
-        if icon is None:
-            icon = self._icons[colour.name()] = badged_icon(self._base, colour)
-        self.icon.setIcon(icon)
+        self._colour = state_colour(connection, activity)
         self.state_text = f"azassist: {text}"
-        self.icon.setToolTip(self.state_text)
+        self._show_icon()
+
+    def set_talking(self, talking: bool) -> None:
+        """A push-to-talk turn is open (the global key, the button, the tray's Talk)."""
+        if talking != self.talking:
+            self.talking = talking
+            self._show_icon()
+
+    def _show_icon(self) -> None:
+        colour = QColor(TALKING_COLOUR) if self.talking else self._colour
+        if colour.isValid():
+            icon = self._icons.get(colour.name())
+            if icon is None:
+                icon = self._icons[colour.name()] = badged_icon(self._base, colour)
+            self.icon.setIcon(icon)
+        self.icon.setToolTip(f"{self.state_text} (microphone open)" if self.talking else self.state_text)
 
     def notify(self, message: str) -> None:
         if self.available and self.icon.isVisible():

@@ -36,6 +36,10 @@ class HotkeyBackend(Protocol):
     name: str  # shown in the settings pane: "X11 (XRecord)", "Desktop portal", …
     limits: str  # one or two sentences on what this backend cannot do
     release: ReleaseReport
+    # True when the backend drops autorepeat's release/press pairs itself, by the events' own
+    # timestamps: then the controller acts on a release at once instead of waiting out a gap
+    # on the loop's clock (a busy loop would deliver a release and a real new press together).
+    filters_autorepeat: bool
 
     def start(self, key: str, listener: HotkeyListener) -> None:
         """Begin listening for ``key`` (a Qt portable key name such as "Pause" or "F13").
@@ -70,6 +74,7 @@ class NoBackend:
     """Where nothing can listen: says why at once, so the pane can show it."""
 
     release = ReleaseReport.NO
+    filters_autorepeat = False
 
     def __init__(self, reason: str, name: str = "None") -> None:
         self.name = name

@@ -122,6 +122,11 @@ class HotkeyController:
     def talking(self) -> bool:
         return self._state is _State.TALKING
 
+    @property
+    def key_held(self) -> bool:
+        """The key is down as far as the rules know (a release waiting out the gap still counts)."""
+        return self._key_down
+
     def start(self) -> None:
         if self.running:
             return
@@ -198,9 +203,14 @@ class HotkeyController:
         self._release_seen = True
         if not self._key_down or self._release_timer is not None:
             return
-        self._release_timer = self.clock.call_later(self.repeat_gap, self._let_go)
+        if self.backend.filters_autorepeat:
+            self._let_go()
+        else:
+            self._release_timer = self.clock.call_later(self.repeat_gap, self._let_go)
 
     def unavailable(self, reason: str) -> None:
+        if not self.running:
+            return  # a stopped backend's last word
         log.warning("global key unavailable: %s", reason)
         self.unavailable_reason = reason
         self.assume_release()

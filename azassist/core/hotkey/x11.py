@@ -16,6 +16,10 @@ from azassist.core.hotkey.base import HotkeyListener, ReleaseReport, x_keysym_na
 
 log = logging.getLogger(__name__)
 
+# X autorepeat, where it shows as key-up/key-down pairs, stamps both with the same server
+# time; a person cannot let go and press again within this many milliseconds.
+REPEAT_PAIR_MS = 30
+
 
 class X11RecordBackend:
     name = "X11 (RECORD)"
@@ -24,6 +28,7 @@ class X11RecordBackend:
         "(Pause, Scroll Lock, F13). Keys typed into Wayland windows are not seen."
     )
     release = ReleaseReport.YES
+    filters_autorepeat = True
 
     def __init__(self, display_name: str | None = None) -> None:
         self.display_name = display_name  # None: $DISPLAY
@@ -81,6 +86,15 @@ class X11RecordBackend:
 
         record_display = self._record
         field = rq.EventField(None)
+        lock = threading.Lock()
+        pending: dict[object, threading.Timer] = {}  # releases held back until no press follows
+        last_release = [-1]
+
+        def send_release(token: object) -> None:
+            with lock:
+                if pending.pop(token, None) is None:
+                    return  # a press with the same timestamp came: autorepeat
+            listener.released()
 
         def on_reply(reply: Any) -> None:
             if reply.category != record.FromServer or reply.client_swapped or not reply.data:
@@ -91,9 +105,21 @@ class X11RecordBackend:
                 if event.detail not in keycodes:
                     continue
                 if event.type == X.KeyPress:
-                    listener.pressed()
+                    with lock:
+                        repeat = bool(pending) and 0 <= event.time - last_release[0] <= REPEAT_PAIR_MS
+                        for held in pending.values():
+                            held.cancel()
+                        pending.clear()
+                    if not repeat:
+                        listener.pressed()
                 elif event.type == X.KeyRelease:
-                    listener.released()
+                    token = object()
+                    timer = threading.Timer(REPEAT_PAIR_MS / 1000, send_release, args=(token,))
+                    timer.daemon = True
+                    with lock:
+                        last_release[0] = event.time
+                        pending[token] = timer
+                    timer.start()
 
         try:
             record_display.record_enable_context(self._context, on_reply)

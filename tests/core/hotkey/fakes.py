@@ -14,6 +14,7 @@ from azassist.core.hotkey import HotkeyListener, Readiness, ReleaseReport
 class FakeBackend:
     name = "Fake"
     limits = "A test keyboard."
+    filters_autorepeat = False
 
     def __init__(self, release: ReleaseReport = ReleaseReport.YES) -> None:
         self.release = release
