@@ -30,6 +30,7 @@ from azassist.core.credentials import CredentialStore
 from azassist.core.secrets import Secret
 from azassist.core.settings import GROUPS, AuthMode, Settings
 from azassist.ui.api_key import ApiKeyField
+from azassist.ui.entra_sign_in import EntraSignIn
 from azassist.ui.session import TestResult
 from azassist.ui.settings_form import SettingsEditor, SettingsForm, group_title
 from azassist.ui.widgets import LevelMeter, set_style_property
@@ -229,6 +230,8 @@ class SettingsDialog(QDialog):
         form = self.forms["connection"]
         self.key_field = ApiKeyField(credentials)
         form.add_widget_after("auth_mode", self.key_field, "API key", key="api_key")
+        self.entra = EntraSignIn(self.editor)
+        form.add_widget_after("entra_tenant", self.entra, "Account", key="entra")
         tester = QWidget()
         row = QVBoxLayout(tester)
         row.setContentsMargins(0, 0, 0, 0)
@@ -245,6 +248,7 @@ class SettingsDialog(QDialog):
 
     def _on_draft(self, settings: Settings) -> None:
         self.forms["connection"].extras["api_key"].setVisible(settings.connection.auth_mode is AuthMode.API_KEY)
+        self.forms["connection"].extras["entra"].setVisible(settings.connection.auth_mode is AuthMode.ENTRA_ID)
         if settings.connection.host != self.key_field.host:
             self.key_field.set_host(settings.connection.host)
 

@@ -32,7 +32,7 @@ def authority(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeA
     fake = FakeAuthority(tmp_path / "authority").start()
     monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(fake.ca_path))  # what azure-core's requests transport trusts
     monkeypatch.setenv("AZASSIST_TEST_CA", str(fake.ca_path))
-    monkeypatch.setenv("BROWSER", f"{sys.executable} {BROWSER_SCRIPT}")
+    monkeypatch.setenv("BROWSER", str(BROWSER_SCRIPT))  # one executable: webbrowser takes no arguments here
     monkeypatch.setenv("AZASSIST_TEST_BROWSER_LOG", str(tmp_path / "browser.log"))
     monkeypatch.delenv("AZASSIST_TEST_BROWSER", raising=False)
     yield fake

@@ -215,6 +215,9 @@ class FakeAuthority:
         if method == "POST":
             length = int(request.headers.get("Content-Length") or 0)
             form = {k: v[0] for k, v in parse_qs(request.rfile.read(length).decode()).items()}
+        if parts == ["devicelogin"] and method == "POST":  # the user types the code on the sign-in page
+            self.approve(form.get("otc", ""))
+            return self._json(request, 200, {"approved": form.get("otc", "")})
         if len(parts) < 2:
             return self._json(request, 404, {"error": "not_found"})
         tenant, rest = parts[0], "/".join(parts[1:])
