@@ -4,7 +4,8 @@ The same engine as the window, driven from the command line: saved settings or f
 real microphone/speaker or WAV files, typed messages, push-to-talk. It prints the
 transcript as it goes and exits 0 on success, 1 when an audio device failed or azassist
 itself did, 2 on a usage or settings error, 3 on a connection, authentication or service
-error (the plain-words message goes to stderr). Whatever the service does, it ends: a
+error (the plain-words message goes to stderr), 130 when Ctrl+C came before the conversation
+began. Whatever the service does, it ends: a
 reply that stops arriving is given up after the reply timeout, and SIGINT/SIGTERM stop it
 at once with the conversation saved. The
 benchmarks drive it; ``--demo`` runs it against the in-process local server.
@@ -51,6 +52,7 @@ EXIT_OK = 0
 EXIT_FAILURE = 1
 EXIT_USAGE = 2
 EXIT_CONNECTION = 3
+EXIT_INTERRUPTED = 130  # the shell's convention for Ctrl+C
 DEMO_DEPLOYMENT = "gpt-realtime"
 ENTRA_TOKEN_ENV = "AZURE_OPENAI_AD_TOKEN"  # a Microsoft Entra ID token, when sign-in is Entra ID
 
@@ -69,7 +71,7 @@ def build_parser() -> argparse.ArgumentParser:
         ),
         epilog=(
             "exit status: 0 success, 1 audio device or internal failure, 2 usage or settings error, "
-            "3 connection, sign-in or service error"
+            "3 connection, sign-in or service error, 130 interrupted before connecting"
         ),
     )
     target = parser.add_argument_group("where to connect")
@@ -382,10 +384,18 @@ async def _talk(options: TalkOptions, paths: AppPaths) -> int:
                     await asyncio.sleep(0.05)
             else:
                 await _read_stdin_messages(engine, stop, run)
+    except Exception as exc:  # a bug of ours: said plainly, the conversation still saved
+        log.exception("talk failed")
+        message = f"azassist failed ({type(exc).__name__}); the log has the details. The conversation is saved."
+        print(f"error: {message}", file=sys.stderr, flush=True)
+        run.fatal = Error(ErrorKind.INTERNAL, message, fatal=True)
     finally:
+        for sig in (signal.SIGINT, signal.SIGTERM):  # before the loop closes its wake-up pipe
+            with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+                loop.remove_signal_handler(sig)
         await engine.aclose()
         printer.close()
-    _write_outputs(args, engine, printer)
+        _write_outputs(args, engine, printer)
     if run.fatal is not None:
         if run.fatal.kind is ErrorKind.CONFIG:
             return EXIT_USAGE
@@ -465,7 +475,10 @@ def _write_outputs(args: argparse.Namespace, engine: Any, printer: _Printer) -> 
     if args.transcript and args.transcript.suffix.lower() in (".md", ".json"):
         path = engine.conversation_path
         if path is not None:
-            export_to(read_conversation(path), args.transcript)
+            try:
+                export_to(read_conversation(path), args.transcript)
+            except OSError as exc:
+                print(f"error: the transcript could not be written to {args.transcript}: {exc.strerror or exc}", file=sys.stderr)
     if engine.conversation_path is not None:
         printer.status(f"Conversation saved to {engine.conversation_path}")
 
@@ -489,8 +502,8 @@ def main(argv: list[str], paths: AppPaths) -> int:
     except UsageError as exc:
         print(f"azassist talk: {exc}", file=sys.stderr)
         return EXIT_USAGE
-    except KeyboardInterrupt:
-        return 130
+    except KeyboardInterrupt:  # Ctrl+C before the conversation began (it handles its own)
+        return EXIT_INTERRUPTED
 
 
 async def _main_async(options: TalkOptions, paths: AppPaths) -> int:

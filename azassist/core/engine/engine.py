@@ -1028,8 +1028,16 @@ class Engine:
         assert live is not None
         self._stop_speech(live)
         self._latency_mark = (time.time(), "typed")
+        try:
+            handle = live.session.generate_reply(user_input=text)
+        except RuntimeError as exc:  # LiveKit is closing the session after a failure
+            self._latency_mark = None
+            self._emit(
+                Error(ErrorKind.UNREACHABLE, "Your message was not sent: the connection is ending. Send it again once connected.",
+                      describe_chain(exc))
+            )
+            return
         live.monitor.expect_reply()
-        handle = live.session.generate_reply(user_input=text)
 
         def done(_: Any) -> None:
             error = handle.exception() if not handle.interrupted else None
@@ -1122,9 +1130,14 @@ class Engine:
             self._emit(Notice("That press was too short to carry any words, so nothing was sent. Hold the key while you speak."))
         else:
             self._latency_mark = (time.time(), "speech")
-            live.monitor.expect_reply()
-            future = live.session.commit_user_turn()
-            future.add_done_callback(_log_future_failure("commit_user_turn"))
+            try:
+                future = live.session.commit_user_turn()
+            except RuntimeError as exc:  # LiveKit is closing the session after a failure
+                self._latency_mark = None
+                self._emit(Error(ErrorKind.UNREACHABLE, "What you said was not sent: the connection is ending.", describe_chain(exc)))
+            else:
+                live.monitor.expect_reply()
+                future.add_done_callback(_log_future_failure("commit_user_turn"))
         self._refresh_activity()
 
     def push_to_talk_cancel(self) -> None:
