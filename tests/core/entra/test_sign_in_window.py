@@ -85,6 +85,10 @@ SCRIPT = textwrap.dedent(
         print("record", "ada@contoso.example" in window.editor.draft.connection.entra_record, flush=True)
         await asyncio.sleep(0.3)
         dialog.grab().save(str(out / "entra-signed-in.png"))
+        window.editor.commit()
+        Path(out / "settings-signed-in.json").write_text(window.editor.settings.model_dump_json())
+        entra.sign_out_button.click()
+        print("signed-out", entra.account_label.text(), repr(window.editor.draft.connection.entra_record), flush=True)
         dialog.close()
         window.quit()
 
@@ -117,6 +121,13 @@ def test_sign_in_pane_device_code_then_signed_in(xvfb_display: str, authority: F
     assert lines["code"] == authority.device_prompts[0]["user_code"]
     assert "Ada Lovelace (ada@contoso.example)" in lines["account"]
     assert lines["record"] == "True"
+    assert lines["signed-out"] == "Not signed in ''"
+    saved = (shots / "settings-signed-in.json").read_text()
+    assert "ada@contoso.example" in saved  # the record: who, not a token
+    for folder in (shots, tmp_path / "profile"):
+        for path in (p for p in folder.rglob("*") if p.is_file()):
+            data = path.read_bytes().decode("utf-8", "replace")
+            assert not [t for t in authority.counters.secrets if t in data], f"a token in {path}"
     for name in ("entra-browser-wait.png", "entra-device-code.png", "entra-signed-in.png"):
         image = QImage(str(shots / name))
         assert not image.isNull() and image.width() >= 800, name
