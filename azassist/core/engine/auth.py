@@ -1,9 +1,9 @@
 """Where a connection's credentials come from: an API key or a Microsoft Entra ID token.
 
 Both are seams. The window passes the keyring-backed ``CredentialStore``; the terminal
-command adds ``AZURE_OPENAI_API_KEY``; the Entra ID issue will plug a real token provider
-(azure-identity) into ``TokenProvider``. Until then ``StaticTokenProvider`` carries a token
-obtained elsewhere, which is enough to exercise the bearer path end to end.
+command adds ``AZURE_OPENAI_API_KEY``. For Entra ID, ``azassist.core.entra.EntraTokenProvider``
+(azure-identity: browser, device code, Azure CLI) implements ``TokenProvider``;
+``StaticTokenProvider`` carries a token obtained elsewhere (``AZURE_OPENAI_AD_TOKEN``).
 """
 
 from __future__ import annotations
@@ -33,7 +33,11 @@ class TokenError(Exception):
 
 
 class TokenProvider(Protocol):
-    """Gives a bearer token for ``ENTRA_SCOPE``; called at every (re)connect, so it may refresh."""
+    """Gives a bearer token for ``ENTRA_SCOPE`` that is good for a while yet; may renew it.
+
+    The engine asks at each of its own connects. LiveKit's reconnects inside one session
+    (retries, the ``max_session_duration`` recycle) ask only when the model was built with
+    ``azassist.core.entra.realtime.build_realtime_model``."""
 
     async def get_token(self) -> Secret: ...
 
@@ -47,8 +51,8 @@ class StaticTokenProvider:
     async def get_token(self) -> Secret:
         if not self._token:
             raise TokenError(
-                "Microsoft Entra ID sign-in is not available yet in this version. "
-                "Use an API key, or provide a token."
+                "No Microsoft Entra ID token was given. Sign in (Settings › Connection › Sign in, "
+                "or azassist talk --entra-id --sign-in ...), or use an API key."
             )
         return self._token
 
