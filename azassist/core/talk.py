@@ -314,7 +314,7 @@ async def _talk(options: TalkOptions, paths: AppPaths) -> int:
     engine = Engine(
         options.settings,
         keys=keys,
-        token_provider=StaticTokenProvider(_secret(token)) if token else _entra_provider(options.settings),
+        token_provider=StaticTokenProvider(_secret(token)) if token else _entra_provider(options.settings, paths),
         conversations_dir=paths.conversations_dir,
     )
     engine.audio_factory = _audio_factory(args, opened, engine.report)
@@ -390,12 +390,12 @@ async def _talk(options: TalkOptions, paths: AppPaths) -> int:
         print(f"error: {message}", file=sys.stderr, flush=True)
         run.fatal = Error(ErrorKind.INTERNAL, message, fatal=True)
     finally:
-        for sig in (signal.SIGINT, signal.SIGTERM):  # before the loop closes its wake-up pipe
-            with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
-                loop.remove_signal_handler(sig)
         await engine.aclose()
         printer.close()
         _write_outputs(args, engine, printer)
+        for sig in (signal.SIGINT, signal.SIGTERM):  # before the loop closes its wake-up pipe
+            with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+                loop.remove_signal_handler(sig)
     if run.fatal is not None:
         if run.fatal.kind is ErrorKind.CONFIG:
             return EXIT_USAGE
@@ -421,9 +421,10 @@ async def _wait_while_busy(engine: Any, run: _Run, stop: asyncio.Event, reply_ti
         await asyncio.sleep(0.05)
 
 
-def _entra_provider(settings: Settings) -> Any:
+def _entra_provider(settings: Settings, paths: AppPaths) -> Any:
     """Entra ID sign-in for a terminal: the saved sign-in if it still holds, else the chosen
-    method runs here (a device code is printed to stderr, even with --quiet)."""
+    method runs here (a device code is printed to stderr, even with --quiet). A new sign-in
+    is saved (the non-secret record only, into the saved settings, not this run's flags)."""
     if settings.connection.auth_mode is not AuthMode.ENTRA_ID:
         return None
     from azassist.core.entra import DeviceCodePrompt, EntraConfig, EntraTokenProvider
@@ -436,7 +437,20 @@ def _entra_provider(settings: Settings) -> Any:
             flush=True,
         )
 
-    return EntraTokenProvider(EntraConfig.from_settings(settings.connection), interactive=True, on_device_code=show)
+    def remember(record: str) -> None:
+        from azassist.core.settings import with_value
+
+        store = SettingsStore(paths.settings_file)
+        try:
+            saved = store.load().settings
+            if saved.connection.entra_record != record:
+                store.save(with_value(saved, "connection", "entra_record", record))
+        except Exception:  # the sign-in works for this run even if it cannot be saved
+            log.warning("the Entra ID sign-in could not be saved in the settings", exc_info=True)
+
+    return EntraTokenProvider(
+        EntraConfig.from_settings(settings.connection), interactive=True, on_device_code=show, on_record=remember
+    )
 
 
 def _secret(value: str | None) -> Any:
