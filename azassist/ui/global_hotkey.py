@@ -138,8 +138,10 @@ class GlobalHotkey(QObject):
         parts = [f"Listening through {self.backend.name}. {self.backend.limits}"]
         if self.controller.toggle:
             parts.append("This desktop reports no key release: press once to talk, again to send.")
-        if self.controller.unavailable_reason:
-            parts = [f"Not working: {self.controller.unavailable_reason} The in-window key still works."]
+        reason = self.controller.unavailable_reason
+        if reason:
+            # Most backends' reasons already say what works instead; say it once.
+            parts = [f"Not working: {reason}" + ("" if "in-window key" in reason else " The in-window key still works.")]
         return " ".join(parts)
 
     def add_note(self, dialog: SettingsDialog) -> None:

@@ -15,23 +15,33 @@ __all__ = [
 ]
 
 
-def choose_backend(platform_name: str = "", environ: dict[str, str] | None = None) -> HotkeyBackend:
-    """The backend for this desktop: ``platform_name`` is Qt's ("xcb", "wayland", …) if known."""
+def choose_backend(
+    platform_name: str = "", environ: dict[str, str] | None = None, system: str | None = None
+) -> HotkeyBackend:
+    """The backend for this desktop: ``platform_name`` is Qt's ("xcb", "wayland", …) if known.
+
+    On a Wayland session the portal is used even when Qt runs through XWayland ("xcb"): an
+    X11 hook there would only see keys typed into other XWayland windows."""
     env = dict(os.environ) if environ is None else environ
-    wayland = platform_name == "wayland" or (
-        platform_name not in ("xcb",) and env.get("XDG_SESSION_TYPE") == "wayland" and bool(env.get("WAYLAND_DISPLAY"))
-    )
-    if sys.platform.startswith("linux") or sys.platform.startswith("freebsd"):
-        if wayland:
-            return NoBackend(
-                "Wayland: the desktop portal's global shortcuts are not supported yet; use the in-window key.",
-                name="Wayland (no portal support yet)",
-            )
+    system = sys.platform if system is None else system
+    if system == "win32":
+        from azassist.core.hotkey.windows import WindowsHookBackend
+
+        return WindowsHookBackend()
+    if system == "darwin":
+        from azassist.core.hotkey.macos import MacEventTapBackend
+
+        return MacEventTapBackend()
+    if system.startswith(("linux", "freebsd")):
+        if platform_name.startswith("wayland") or env.get("WAYLAND_DISPLAY"):
+            from azassist.core.hotkey.portal import PortalShortcutsBackend
+
+            return PortalShortcutsBackend()
         if env.get("DISPLAY"):
             from azassist.core.hotkey.x11 import X11RecordBackend
 
             return X11RecordBackend()
         return NoBackend("No X11 or Wayland desktop here: use the in-window key instead.")
     return NoBackend(
-        "A global key is not available on this system yet: use the in-window key, or the tray menu's Talk."
+        "A global key is not available on this system: use the in-window key, or the tray menu's Talk."
     )
