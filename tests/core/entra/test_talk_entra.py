@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 import pytest_asyncio
 
+from azassist.core.settings import Settings
 from azassist.simulator import LocalRealtimeServer
 
 from .fake_authority import FakeAuthority
@@ -70,6 +71,9 @@ async def test_talk_signs_in_with_a_device_code_in_the_terminal(
     assert [h.status for h in server.handshakes] == [200]
     assert server.handshakes[0].bearer_sent and not server.handshakes[0].api_key_sent
     assert authority.counters.secrets and not _leaks(authority, config, out, err)
+    saved = Settings.model_validate_json((config / "settings.json").read_text())
+    assert "ada@contoso.example" in saved.connection.entra_record  # the next run knows who signed in
+    assert saved.connection.auth_mode.value == "api_key"  # this run's flags were not saved
 
 
 async def test_talk_without_the_role_says_so(authority: FakeAuthority, server: LocalRealtimeServer, tmp_path: Path) -> None:
