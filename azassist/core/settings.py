@@ -23,6 +23,8 @@ from urllib.parse import urlparse
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from azassist.core.pricing import DEFAULT_PRICE_TABLE, PRICES_AS_OF, parse_price_table
+
 log = logging.getLogger(__name__)
 
 SCHEMA_VERSION = 1
@@ -386,6 +388,31 @@ class UiSettings(_Group):
     )
 
 
+class HistorySettings(_Group):
+    """Saved conversations: how long they are kept, and what talking costs (issue 20)."""
+
+    keep_days: int = Field(
+        0, ge=0, le=36_500, title="Keep conversations for (days)",
+        description="0 keeps them forever. When azassist starts, older ones go to the system trash (deleted where there is none)",
+        json_schema_extra=_apply("restart"),
+    )
+    prices: str = Field(
+        DEFAULT_PRICE_TABLE, title="Prices (USD per 1M tokens)",
+        description=(
+            "For the cost estimates: one deployment or model a line, then text in, cached text in, text out, "
+            f"audio in, cached audio in, audio out. Defaults: Azure's list prices as of {PRICES_AS_OF}"
+        ),
+        max_length=20_000,
+        json_schema_extra=_apply("live", multiline=True, advanced=True),
+    )
+
+    @field_validator("prices")
+    @classmethod
+    def _prices(cls, value: str) -> str:
+        parse_price_table(value)
+        return value
+
+
 class Settings(BaseModel):
     """Everything the user can set. Secrets are never part of it (they live in the keyring)."""
 
@@ -398,9 +425,10 @@ class Settings(BaseModel):
     turn_detection: TurnDetectionSettings = Field(default_factory=TurnDetectionSettings, title="Turn detection")
     audio: AudioSettings = Field(default_factory=AudioSettings, title="Audio")
     ui: UiSettings = Field(default_factory=UiSettings, title="Interface")
+    history: HistorySettings = Field(default_factory=HistorySettings, title="Conversations")
 
 
-GROUPS: tuple[str, ...] = ("connection", "voice", "model", "turn_detection", "audio", "ui")
+GROUPS: tuple[str, ...] = ("connection", "voice", "model", "turn_detection", "audio", "ui", "history")
 
 
 def describe_error(error: ValidationError) -> list[str]:

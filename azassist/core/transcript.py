@@ -13,10 +13,11 @@ import logging
 import os
 import secrets
 import time
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, astuple, dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any, Literal
 
+from azassist.core.pricing import PriceBook
 from azassist.core.secrets import redact
 
 log = logging.getLogger(__name__)
@@ -30,8 +31,61 @@ Role = Literal["user", "assistant"]
 
 @dataclass(frozen=True)
 class TurnUsage:
+    """One response's tokens as ``response.done`` reports them.
+
+    The totals are what older files hold; the split (text/audio, and the cached part of the
+    input) prices a turn exactly, since audio costs several times text. Cached counts are
+    part of the text/audio input counts, as in the service's ``input_token_details``.
+    """
+
     input_tokens: int = 0
     output_tokens: int = 0
+    input_text_tokens: int = 0
+    input_audio_tokens: int = 0
+    input_cached_text_tokens: int = 0
+    input_cached_audio_tokens: int = 0
+    output_text_tokens: int = 0
+    output_audio_tokens: int = 0
+
+    @property
+    def has_split(self) -> bool:
+        """Whether the text/audio split is known (files before it hold totals only)."""
+        return (self.input_text_tokens + self.input_audio_tokens + self.output_text_tokens + self.output_audio_tokens) > 0
+
+    def __add__(self, other: TurnUsage) -> TurnUsage:
+        return TurnUsage(*(a + b for a, b in zip(astuple(self), astuple(other), strict=True)))
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> TurnUsage:
+        """Known integer fields only: an older or newer file never breaks reading."""
+        values: dict[str, int] = {}
+        for name in _USAGE_FIELDS:
+            try:
+                values[name] = max(0, int(data.get(name, 0) or 0))
+            except (TypeError, ValueError):
+                values[name] = 0
+        return cls(**values)
+
+    @classmethod
+    def from_metrics(cls, metrics: Any) -> TurnUsage:
+        """From LiveKit's ``RealtimeModelMetrics`` (``input_token_details`` and
+        ``output_token_details`` mirror ``response.done``'s usage); details may be absent."""
+        inp = getattr(metrics, "input_token_details", None)
+        out = getattr(metrics, "output_token_details", None)
+        cached = getattr(inp, "cached_tokens_details", None)
+        return cls(
+            input_tokens=int(getattr(metrics, "input_tokens", 0) or 0),
+            output_tokens=int(getattr(metrics, "output_tokens", 0) or 0),
+            input_text_tokens=int(getattr(inp, "text_tokens", 0) or 0),
+            input_audio_tokens=int(getattr(inp, "audio_tokens", 0) or 0),
+            input_cached_text_tokens=int(getattr(cached, "text_tokens", 0) or 0),
+            input_cached_audio_tokens=int(getattr(cached, "audio_tokens", 0) or 0),
+            output_text_tokens=int(getattr(out, "text_tokens", 0) or 0),
+            output_audio_tokens=int(getattr(out, "audio_tokens", 0) or 0),
+        )
+
+
+_USAGE_FIELDS: tuple[str, ...] = tuple(f.name for f in fields(TurnUsage))
 
 
 @dataclass(frozen=True)
@@ -66,9 +120,7 @@ class TurnRecord:
             ended_at=float(data.get("ended_at", 0.0)),
             source=data.get("source", "reply"),
             latency_s=data.get("latency_s"),
-            usage=TurnUsage(**{k: int(v) for k, v in usage.items() if k in ("input_tokens", "output_tokens")})
-            if isinstance(usage, dict)
-            else None,
+            usage=TurnUsage.from_json(usage) if isinstance(usage, dict) else None,
         )
 
 
@@ -77,6 +129,7 @@ class Conversation:
     path: Path
     header: dict[str, Any]
     turns: list[TurnRecord]
+    custom_title: str = ""  # the last ``title`` line: a rename appends one, history stays as it was
 
     @property
     def started_at(self) -> float:
@@ -84,7 +137,9 @@ class Conversation:
 
     @property
     def title(self) -> str:
-        """The first thing the user said, shortened: what a history list shows."""
+        """The user's own title, else the first thing the user said, shortened."""
+        if self.custom_title.strip():
+            return self.custom_title.strip()
         for turn in self.turns:
             if turn.role == "user" and turn.text.strip():
                 text = " ".join(turn.text.split())
@@ -95,6 +150,42 @@ class Conversation:
     def total_tokens(self) -> tuple[int, int]:
         usages = [t.usage for t in self.turns if t.usage]
         return sum(u.input_tokens for u in usages), sum(u.output_tokens for u in usages)
+
+    @property
+    def usage(self) -> TurnUsage:
+        """Every turn's usage added up (text/audio split where the turns have it)."""
+        total = TurnUsage()
+        for turn in self.turns:
+            if turn.usage is not None:
+                total = total + turn.usage
+        return total
+
+    @property
+    def duration_s(self) -> float:
+        """Time spent talking: first to last turn, leaving out pauses over ``MAX_GAP_S``
+        (a conversation continued the next day did not last a day)."""
+        return conversation_duration([(t.started_at or t.ended_at, t.ended_at) for t in self.turns])
+
+
+MAX_GAP_S = 600.0
+
+
+def conversation_duration(spans: list[tuple[float, float]]) -> float:
+    """The union of the turns' (start, end) spans plus the pauses between them, pauses longer
+    than ``MAX_GAP_S`` left out. Spans come in conversation order."""
+    total = 0.0
+    previous_end: float | None = None
+    for raw_start, end in spans:
+        start = min(raw_start, end)
+        if previous_end is None:
+            total += end - start
+        elif start >= previous_end:
+            gap = start - previous_end
+            total += (gap if gap <= MAX_GAP_S else 0.0) + (end - start)
+        else:
+            total += max(0.0, end - previous_end)  # overlapping turns (barge-in) count once
+        previous_end = end if previous_end is None else max(previous_end, end)
+    return total
 
 
 @dataclass(frozen=True)
@@ -172,6 +263,7 @@ def read_conversation(path: Path) -> Conversation:
     header: dict[str, Any] = {}
     turns: list[TurnRecord] = []
     late_usage: dict[str, TurnUsage] = {}
+    custom_title = ""
     with path.open(encoding="utf-8", errors="replace") as handle:
         for number, raw_line in enumerate(handle, start=1):
             line = raw_line.strip()
@@ -189,16 +281,16 @@ def read_conversation(path: Path) -> Conversation:
             elif record.get("type") == "turn":
                 turns.append(TurnRecord.from_json(record))
             elif record.get("type") == "usage":
-                late_usage[str(record.get("turn_id"))] = TurnUsage(
-                    int(record.get("input_tokens", 0)), int(record.get("output_tokens", 0))
-                )
+                late_usage[str(record.get("turn_id"))] = TurnUsage.from_json(record)
+            elif record.get("type") == "title":
+                custom_title = str(record.get("title", ""))
     if header.get("format") != FORMAT:
         raise ValueError(f"{path.name} is not an azassist conversation")
     turns = [
         replace(turn, usage=late_usage[turn.id]) if turn.usage is None and turn.id in late_usage else turn
         for turn in turns
     ]
-    return Conversation(path, header, turns)
+    return Conversation(path, header, turns, custom_title)
 
 
 def list_conversations(directory: Path) -> list[ConversationSummary]:
@@ -228,8 +320,31 @@ def _clock(at: float | None) -> str:
     return time.strftime("%H:%M:%S", time.localtime(at)) if at else ""
 
 
-def export_markdown(conversation: Conversation) -> str:
-    """A readable document: title, settings summary, then each turn."""
+def usage_line(usage: TurnUsage) -> str:
+    """'1,234 in (text 34, audio 1,200), 456 out (…)': the split where it is known."""
+
+    def side(total: int, label: str, text: int, audio: int, cached: int) -> str:
+        parts = [f"text {text:,}", f"audio {audio:,}"] if text + audio else []
+        if cached:
+            parts.append(f"cached {cached:,}")
+        return f"{total:,} {label}" + (f" ({', '.join(parts)})" if parts else "")
+
+    cached = usage.input_cached_text_tokens + usage.input_cached_audio_tokens
+    return (
+        f"{side(usage.input_tokens, 'in', usage.input_text_tokens, usage.input_audio_tokens, cached)}, "
+        f"{side(usage.output_tokens, 'out', usage.output_text_tokens, usage.output_audio_tokens, 0)}"
+    )
+
+
+def _deployment(conversation: Conversation) -> str:
+    return str(conversation.header.get("settings", {}).get("deployment", ""))
+
+
+def export_markdown(conversation: Conversation, prices: PriceBook | None = None) -> str:
+    """A readable document: title, settings summary, then each turn with its tokens and
+    estimated cost (``prices``: the user's table; the defaults without one)."""
+    prices = prices or PriceBook()
+    deployment = _deployment(conversation)
     settings = conversation.header.get("settings", {})
     when = time.strftime("%Y-%m-%d %H:%M", time.localtime(conversation.started_at))
     lines = [f"# Conversation of {when}", ""]
@@ -247,31 +362,53 @@ def export_markdown(conversation: Conversation) -> str:
         lines.append("")
         lines.append(turn.text.strip() or "*(no words)*")
         lines.append("")
-    input_tokens, output_tokens = conversation.total_tokens
-    if input_tokens or output_tokens:
-        lines.append(f"*Tokens: {input_tokens} in, {output_tokens} out.*")
+        if turn.usage is not None:
+            cost = prices.cost(turn.usage, deployment)
+            lines.append(f"*Tokens: {usage_line(turn.usage)}" + (f" · ≈ {cost.label}*" if cost else "*"))
+            lines.append("")
+    usage = conversation.usage
+    if usage.input_tokens or usage.output_tokens:
+        cost = prices.cost(usage, deployment)
+        estimate = f" Estimated cost: {cost.label} (prices per 1M tokens from Settings › Conversations)." if cost else ""
+        lines.append(f"*Tokens in all: {usage_line(usage)}.{estimate}*")
         lines.append("")
     return "\n".join(lines)
 
 
-def export_json(conversation: Conversation) -> str:
-    """One JSON document (header + turns), for other tools."""
-    document = {
+def export_json(conversation: Conversation, prices: PriceBook | None = None) -> str:
+    """One JSON document (header + turns, each turn's usage with its text/audio split and
+    estimated cost), for other tools."""
+    prices = prices or PriceBook()
+    deployment = _deployment(conversation)
+    turns = []
+    for turn in conversation.turns:
+        data = turn.to_json()
+        cost = prices.cost(turn.usage, deployment) if turn.usage is not None else None
+        if cost is not None:
+            data["estimated_cost_usd"] = round(cost.usd, 6)
+        turns.append(data)
+    document: dict[str, Any] = {
         "format": FORMAT,
         "version": FORMAT_VERSION,
         "started_at": conversation.started_at,
+        "title": conversation.title,
         "settings": conversation.header.get("settings", {}),
-        "turns": [turn.to_json() for turn in conversation.turns],
+        "turns": turns,
+        "usage": asdict(conversation.usage),
     }
+    total = prices.cost(conversation.usage, deployment)
+    if total is not None:
+        document["estimated_cost_usd"] = round(total.usd, 6)
+        document["estimated_cost_complete"] = total.complete
     return json.dumps(document, ensure_ascii=False, indent=2) + "\n"
 
 
-def export_to(conversation: Conversation, target: Path) -> Path:
+def export_to(conversation: Conversation, target: Path, prices: PriceBook | None = None) -> Path:
     """Write ``.md`` or ``.json`` by the target's suffix."""
     if target.suffix.lower() == ".md":
-        text = export_markdown(conversation)
+        text = export_markdown(conversation, prices)
     elif target.suffix.lower() == ".json":
-        text = export_json(conversation)
+        text = export_json(conversation, prices)
     else:
         raise ValueError("Export to a .md (Markdown) or .json file")
     target.write_text(text, encoding="utf-8")

@@ -252,10 +252,13 @@ class PortalShortcutsBackend:
     # --- D-Bus plumbing (all on this thread) --------------------------------------------------
     def _request(self, token: str, msg: Any, *, what: str, refused: str = "") -> dict[str, Any]:
         """A portal call in the Request pattern: the answer comes as the Request's Response signal."""
-        from jeepney import MessageType
+        from jeepney import DBusErrorResponse, MessageType
 
         expected = request_path(self._conn.unique_name, token)
-        reply = self._call(msg)
+        try:
+            reply = self._call(msg)
+        except DBusErrorResponse as exc:  # e.g. a desktop that wants an app id we do not have
+            raise PortalError(f"The desktop portal refused to {what} ({exc.name}: {_text(exc)}). {IN_WINDOW}") from exc
         path = str(reply[0]) if reply else expected  # old portals chose their own path
         held: list[Any] = []
         try:
@@ -316,6 +319,12 @@ class PortalShortcutsBackend:
                 conn.close()
             except Exception:
                 log.debug("closing the D-Bus connection failed", exc_info=True)
+
+
+def _text(exc: Any) -> str:
+    """The error's own message, if it sent one."""
+    data = getattr(exc, "data", ())
+    return str(data[0]) if data and isinstance(data[0], str) else "no details"
 
 
 def _token() -> str:

@@ -9,7 +9,9 @@ as that object's ``Response`` signal, sent to the caller only) and sends ``Activ
 - ``normal``: binds and reports press and release;
 - ``no-release``: never sends ``Deactivated`` (as some desktops do);
 - ``refuse``: the user declines the binding (``Response`` code 1);
-- ``no-interface``: a portal without GlobalShortcuts (errors as xdg-desktop-portal gives them).
+- ``no-interface``: a portal without GlobalShortcuts (errors as xdg-desktop-portal gives them);
+- ``pending``: the binding dialog is never answered;
+- ``no-app-id``: CreateSession fails with an error (as a desktop may for an app it cannot name).
 """
 
 from __future__ import annotations
@@ -75,6 +77,10 @@ class FakePortal:
             else:
                 self.conn.send(new_method_return(msg, "v", (("u", 2),)))
             return
+        if interface == SHORTCUTS and self.mode == "no-app-id" and member == "CreateSession":
+            error = "org.freedesktop.portal.Error.NotAllowed"
+            self.conn.send(new_error(msg, error, "s", ("An app id is required",)))
+            return
         if interface == SHORTCUTS and not no_interface and member in ("CreateSession", "BindShortcuts"):
             self.owner = sender
             options = msg.body[0] if member == "CreateSession" else msg.body[3]
@@ -90,6 +96,8 @@ class FakePortal:
             session, shortcuts = msg.body[0], msg.body[1]
             for shortcut_id, props in shortcuts:
                 self.calls.append(f"bind {shortcut_id} {props['preferred_trigger'][1]} {session == self.session}")
+            if self.mode == "pending":
+                return
             if self.mode == "refuse":
                 self.respond(request, 1, {})
                 return

@@ -230,3 +230,28 @@ async def test_losing_the_session_or_the_portal_sends_the_turn(bus: Bus, portal_
         assert "portal went away" in reason and target.calls == ["press", "release"]
     finally:
         controller.stop()
+
+
+@pytest.mark.asyncio
+async def test_a_portal_error_on_a_call_is_unavailable_in_its_own_words(bus: Bus, portal_factory: Any) -> None:
+    portal_factory("no-app-id")
+    controller, _backend, _target, _cues = make_controller(bus)
+    controller.start()
+    try:
+        reason = await until(lambda: controller.unavailable_reason, what="the error to be reported")
+        assert reason.startswith("The desktop portal refused to open a global shortcut session")
+        assert "NotAllowed: An app id is required" in reason and "in-window key" in reason
+    finally:
+        controller.stop()
+
+
+@pytest.mark.asyncio
+async def test_stopping_while_the_desktop_dialog_is_open_closes_the_session(bus: Bus, portal_factory: Any) -> None:
+    portal = portal_factory("pending")
+    controller, backend, target, cues = make_controller(bus)
+    controller.start()
+    await until(lambda: "BindShortcuts" in portal.calls(), what="the binding dialog to be open")
+    controller.stop()  # the user switched the setting off meanwhile
+    assert backend._thread is None, "the D-Bus thread was joined"
+    await until(lambda: "Close" in portal.calls(), what="the session to be closed")
+    assert target.calls == [] and cues == [] and controller.unavailable_reason is None
