@@ -34,6 +34,10 @@ EXPIRED = (
     "Your Microsoft Entra ID sign-in has expired and could not be renewed. Sign in again "
     "(Settings › Connection › Sign in)."
 )
+BLOCKED = (
+    "Your organisation's access policy (Conditional Access) blocked this sign-in, e.g. from this "
+    "device or network. Ask your administrator, or try the Azure CLI sign-in on a managed device."
+)
 NOT_SIGNED_IN = "You are not signed in to Microsoft Entra ID. Sign in in Settings › Connection first."
 NO_NETWORK = (
     "Microsoft Entra ID could not be reached to sign you in: check your network connection "
@@ -50,6 +54,7 @@ AZ_NOT_LOGGED_IN = "The Azure CLI is not signed in. Run 'az login' in a terminal
 _WRONG_TENANT_CODES = ("AADSTS50020", "AADSTS90002", "AADSTS50128", "AADSTS90072", "AADSTS50059")
 _CONSENT_CODES = ("AADSTS65001", "AADSTS90094", "AADSTS90008", "consent_required")
 _EXPIRED_CODES = ("AADSTS700082", "AADSTS50173", "AADSTS70043", "AADSTS50078", "AADSTS50076", "invalid_grant")
+_BLOCKED_CODES = ("AADSTS53000", "AADSTS53001", "AADSTS53002", "AADSTS53003", "AADSTS530003")
 _CANCEL_CODES = ("AADSTS65004", "access_denied", "user_cancel", "authorization_declined")
 
 
@@ -73,6 +78,8 @@ def describe(exc: BaseException, *, during_sign_in: bool) -> TokenError:
         return TokenError(APP_NOT_FOUND, detail)
     if _has(text, _CONSENT_CODES):
         return TokenError(CONSENT_REQUIRED, detail)
+    if _has(text, _BLOCKED_CODES):  # also 'access_denied', but no one cancelled
+        return TokenError(BLOCKED, detail)
     if _has(text, _CANCEL_CODES):
         return TokenError(CANCELLED, detail)
     if isinstance(exc, AuthenticationRequiredError):

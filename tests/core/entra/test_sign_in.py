@@ -114,6 +114,8 @@ async def test_browser_sign_in_can_be_cancelled(authority: FakeAuthority, make_p
         ("access_denied", "AADSTS65004: User declined to consent to access the app.", errors.CANCELLED),
         ("invalid_request", "AADSTS50020: User account from identity provider does not exist in tenant.", errors.WRONG_TENANT),
         ("invalid_client", "AADSTS65001: The user or administrator has not consented to use the application.", errors.CONSENT_REQUIRED),
+        ("access_denied", "AADSTS53003: Access has been blocked by Conditional Access policies.", errors.BLOCKED),
+        ("invalid_request", "AADSTS700016: Application with identifier 'x' was not found in the directory.", errors.APP_NOT_FOUND),
     ],
 )
 async def test_authorize_failures_in_plain_words(
