@@ -149,6 +149,7 @@ class EngineProvider:
         return Engine(
             effective,
             keys=keys,
+            token_provider=_entra_provider(effective),
             audio=self.audio(on_audio_event),
             conversations_dir=self.conversations_dir if mode is not Mode.AUDIO_CHECK else None,
         )
@@ -160,7 +161,7 @@ class EngineProvider:
         from azassist.core.engine import Engine, MemoryKeySource, no_audio
 
         keys: Any = MemoryKeySource(key) if key else self.credentials
-        engine = Engine(settings, keys=keys, audio=no_audio, conversations_dir=None)
+        engine = Engine(settings, keys=keys, token_provider=_entra_provider(settings), audio=no_audio, conversations_dir=None)
         outcome: asyncio.Future[TestResult] = asyncio.get_running_loop().create_future()
 
         def on_event(event: EngineEvent) -> None:
@@ -194,3 +195,15 @@ class EngineProvider:
         server = self._servers.pop(mode, None)
         if server is not None:
             await server.stop()
+
+
+def _entra_provider(settings: Settings) -> Any:
+    """The process's Entra ID sign-in for these settings (shared with Settings › Connection's
+    Sign in button), or None with an API key; azure-identity loads only in Entra mode."""
+    from azassist.core.settings import AuthMode
+
+    if settings.connection.auth_mode is not AuthMode.ENTRA_ID:
+        return None
+    from azassist.core.entra import shared_provider
+
+    return shared_provider(settings.connection)

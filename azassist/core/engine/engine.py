@@ -56,6 +56,7 @@ from azassist.core.engine.options import (
 from azassist.core.engine.tokenizer import synchronizer_word_tokenizer
 from azassist.core.engine.warmup import build_protocol_models, unbuilt_models
 from azassist.core.engine.wire_guard import WireMonitor, guarded_http_session
+from azassist.core.entra.realtime import build_realtime_model, tts_token_provider
 from azassist.core.events import (
     Activity,
     AssistantText,
@@ -434,18 +435,24 @@ class Engine:
 
         monitor = WireMonitor(on_problem=on_problem)
         http = guarded_http_session(monitor)
-        model = lk_openai.realtime.RealtimeModel.with_azure(
-            **realtime_model_kwargs(
+        # in Entra mode the model asks the provider for a token at every (re)connect and never
+        # sends an api-key header (azassist.core.entra.realtime)
+        entra = self.token_provider if credentials.entra_token else None
+        model = build_realtime_model(
+            realtime_model_kwargs(
                 settings,
                 credentials,
                 hands_free=self._hands_free,
                 max_session_duration=self._max_session_duration,
             ),
             http_session=http,
+            token_provider=entra,
         )
         tts = None
         if settings.model.modalities is Modalities.TEXT_AND_TTS:
-            tts = lk_openai.TTS.with_azure(**tts_kwargs(settings, credentials))
+            tts = lk_openai.TTS.with_azure(
+                **tts_kwargs(settings, credentials, tts_token_provider(entra) if entra is not None else None)
+            )
         session: AgentSession = AgentSession(
             llm=model,
             tts=tts if tts is not None else NOT_GIVEN,

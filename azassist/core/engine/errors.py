@@ -115,6 +115,12 @@ def describe_server_error(body: Any, *, auth_word: str = "API key") -> tuple[Err
 
 
 def _http_failure(status: int, host: str, deployment: str, auth_word: str, what: str) -> tuple[ErrorKind, str]:
+    if status == 403 and auth_word == "sign-in token":
+        return (
+            ErrorKind.AUTH,
+            "You are signed in, but your account may not use this Azure OpenAI resource (HTTP 403). Ask an "
+            "administrator to give you the 'Cognitive Services OpenAI User' role on the resource.",
+        )
     if status in (401, 403):
         return (
             ErrorKind.AUTH,
@@ -161,6 +167,9 @@ def describe_failure(
     host = host or "the endpoint"
     detail = describe_chain(error)
     links = list(_chain(error))
+    for link in links:  # the sign-in itself failed: its own words say why
+        if type(link).__name__ == "TokenError" and getattr(link, "message", None):
+            return Failure(ErrorKind.AUTH, str(link.message), detail)
 
     def found(kind: ErrorKind, message: str, retry: bool = False) -> Failure:
         return Failure(kind, message, detail, retry)

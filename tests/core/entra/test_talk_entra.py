@@ -88,11 +88,6 @@ async def test_talk_without_the_role_says_so(authority: FakeAuthority, server: L
     assert not _leaks(authority, config, out, err)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="engine.py still builds the plain RealtimeModel: LiveKit adds AZURE_OPENAI_API_KEY as an api-key "
-    "header; needs azassist.core.entra.realtime.build_realtime_model in Engine._build (issue 19)",
-)
 async def test_talk_never_sends_an_api_key_in_entra_mode(
     authority: FakeAuthority, server: LocalRealtimeServer, tmp_path: Path
 ) -> None:
