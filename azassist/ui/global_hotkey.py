@@ -14,7 +14,7 @@ from PySide6.QtCore import QObject
 from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import QApplication, QLabel
 
-from azassist.core.hotkey import Cue, Feedback, HotkeyBackend, HotkeyController, Readiness, choose_backend
+from azassist.core.hotkey import Cue, Feedback, HotkeyBackend, HotkeyController, Readiness, SessionWatch, choose_backend, watches_session
 from azassist.core.states import ConnectionState
 
 if TYPE_CHECKING:
@@ -73,6 +73,7 @@ class GlobalHotkey(QObject):
         self._factory = backend_factory or (lambda: choose_backend(QGuiApplication.platformName()))
         self.controller: HotkeyController | None = None
         self.backend: HotkeyBackend | None = None
+        self.session_watch: SessionWatch | None = None  # screen lock/suspend let a held key go (Linux)
         self.feedback: list[Feedback] = []  # the latest few, for the pane and for tests
         self.earcons = True
         self._note: QLabel | None = None
@@ -93,12 +94,19 @@ class GlobalHotkey(QObject):
             )
             log.info("global key %s on %s", ui.global_push_to_talk_key, self.backend.name)
             controller.start()
+            if watches_session():
+                loop = asyncio.get_event_loop()
+                self.session_watch = SessionWatch(controller.assume_release, loop.call_soon_threadsafe)
+                self.session_watch.start()
         if controller is not None:
             controller.max_hold = ui.global_push_to_talk_max_hold_s
         self._show_note()
 
     def stop(self) -> None:
         controller, self.controller = self.controller, None
+        watch, self.session_watch = self.session_watch, None
+        if watch is not None:
+            watch.stop()
         if controller is not None:
             controller.stop()
         self._show_note()
@@ -138,6 +146,8 @@ class GlobalHotkey(QObject):
         parts = [f"Listening through {self.backend.name}. {self.backend.limits}"]
         if self.controller.toggle:
             parts.append("This desktop reports no key release: press once to talk, again to send.")
+        if self.session_watch is not None and self.session_watch.describe():
+            parts.append(self.session_watch.describe())
         reason = self.controller.unavailable_reason
         if reason:
             # Most backends' reasons already say what works instead; say it once.

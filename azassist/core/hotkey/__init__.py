@@ -8,11 +8,17 @@ import sys
 
 from azassist.core.hotkey.base import HotkeyBackend, HotkeyListener, NoBackend, ReleaseReport, ThreadSafeListener
 from azassist.core.hotkey.controller import Cue, Feedback, HotkeyController, Readiness, TalkTarget
+from azassist.core.hotkey.session_watch import SessionWatch
 
 __all__ = [
     "Cue", "Feedback", "HotkeyBackend", "HotkeyController", "HotkeyListener", "NoBackend", "Readiness",
-    "ReleaseReport", "TalkTarget", "ThreadSafeListener", "choose_backend",
+    "ReleaseReport", "SessionWatch", "TalkTarget", "ThreadSafeListener", "choose_backend", "watches_session",
 ]
+
+
+def watches_session(system: str | None = None) -> bool:
+    """Screen lock and suspend are heard over D-Bus here (``SessionWatch``); not on Windows or macOS."""
+    return (sys.platform if system is None else system).startswith(("linux", "freebsd"))
 
 
 def choose_backend(
