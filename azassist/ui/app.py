@@ -169,7 +169,7 @@ def run_gui(
             window = MainWindow(paths, load)
         restore_hooks = install_exception_hooks(window.report_unexpected, asyncio.get_running_loop())
         # Python handles Ctrl+C only when it runs; a light timer gives it the chance.
-        wake = QTimer()
+        wake = QTimer(window)  # deleted with the window, in this thread
         wake.start(250)
         wake.timeout.connect(lambda: None)
         try:

@@ -144,7 +144,9 @@ class MainWindow(QMainWindow):
         self._offer = offer
         self.settings_dialog: SettingsDialog | None = None
         self.conversations_dialog: ConversationsDialog | None = None
-        self.window_state = QSettings(str(paths.config_dir / "window.ini"), QSettings.Format.IniFormat)
+        # Every QObject the window makes has a Qt parent, so it is deleted with the window, in
+        # the window's thread, never by Python's cycle collector in whatever thread runs it.
+        self.window_state = QSettings(str(paths.config_dir / "window.ini"), QSettings.Format.IniFormat, self)
 
         self.setWindowTitle("azassist")
         if QGuiApplication.windowIcon().isNull():  # else create_application gave every window the icon
@@ -179,7 +181,7 @@ class MainWindow(QMainWindow):
         from azassist.ui.tray import Tray
 
         self.settings: Settings = load.settings
-        self.editor = SettingsEditor(self.settings, SettingsStore(self.paths.settings_file))
+        self.editor = SettingsEditor(self.settings, SettingsStore(self.paths.settings_file), parent=self)
         self.editor.committed.connect(self._settings_committed)
         self.credentials = credentials or CredentialStore()
         self.provider = provider or EngineProvider(self.credentials, self.paths.conversations_dir)

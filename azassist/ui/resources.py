@@ -58,13 +58,13 @@ class SvgIconEngine(QIconEngine):
     def __init__(self, svgs: dict[QIcon.Mode, str]) -> None:
         super().__init__()
         self._svgs = svgs
-        self._renderers: dict[QIcon.Mode, QSvgRenderer] = {}
         self._pixmaps: dict[tuple[int, int, QIcon.Mode, float], QPixmap] = {}
 
     def _render(self, mode: QIcon.Mode, size: QSize, scale: float) -> QPixmap:
-        renderer = self._renderers.get(mode)
-        if renderer is None:
-            renderer = self._renderers[mode] = QSvgRenderer(QByteArray(self._svgs[mode].encode("utf-8")))
+        # A renderer for this drawing only, not kept: a QSvgRenderer is a QObject, and one kept
+        # in the engine dies with it, whenever and in whatever thread Python frees the engine.
+        # Each size is drawn once anyway (the pixmaps are cached).
+        renderer = QSvgRenderer(QByteArray(self._svgs[mode].encode("utf-8")))
         pixmap = QPixmap(max(1, round(size.width() * scale)), max(1, round(size.height() * scale)))
         pixmap.setDevicePixelRatio(scale)
         pixmap.fill(Qt.GlobalColor.transparent)

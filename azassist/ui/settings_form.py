@@ -138,8 +138,13 @@ class SettingsEditor(QObject):
 
     TEXT_DELAY_MS = 600  # typing is saved after a pause, not on every key
 
-    def __init__(self, settings: Settings, store: SettingsStore | None, *, live: bool = True) -> None:
-        super().__init__()
+    def __init__(
+        self, settings: Settings, store: SettingsStore | None, *, live: bool = True, parent: QObject | None = None
+    ) -> None:
+        # Give it a parent: a parentless editor is Python's to delete, and the cycle collector
+        # may do that in an audio thread, where its timer (running while the user types)
+        # cannot be stopped and fires later at freed memory.
+        super().__init__(parent)
         self.settings = settings
         self.draft = settings
         self.store = store

@@ -65,7 +65,7 @@ class WelcomePage(QStackedWidget):
         self.setAccessibleName("Welcome")
         self.credentials = credentials
         self.offer = offer
-        self.editor = SettingsEditor(self._prefilled(settings, offer), store=None, live=False)
+        self.editor = SettingsEditor(self._prefilled(settings, offer), store=None, live=False, parent=self)
         self.choices = self._build_choices()
         self.form_page = self._build_form()
         self.addWidget(self.choices)
