@@ -168,8 +168,9 @@ def describe_failure(
     detail = describe_chain(error)
     links = list(_chain(error))
     for link in links:  # the sign-in itself failed: its own words say why
-        if type(link).__name__ == "TokenError" and getattr(link, "message", None):
-            return Failure(ErrorKind.AUTH, str(link.message), detail)
+        said = getattr(link, "message", None) if type(link).__name__ == "TokenError" else None
+        if said:
+            return Failure(ErrorKind.AUTH, str(said), detail)
 
     def found(kind: ErrorKind, message: str, retry: bool = False) -> Failure:
         return Failure(kind, message, detail, retry)
