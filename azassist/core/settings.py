@@ -61,6 +61,13 @@ class Modalities(str, Enum):
     TEXT_AND_TTS = "text_tts"
 
 
+class ResumeHistory(str, Enum):
+    """How a continued conversation's earlier turns reach the model."""
+
+    RECAP = "recap"
+    EXACT = "exact"
+
+
 class TurnMode(str, Enum):
     SERVER_VAD = "server_vad"
     SEMANTIC_VAD = "semantic_vad"
@@ -277,6 +284,35 @@ class ModelSettings(_Group):
         json_schema_extra=_apply(
             "reconnect", choices=list(TTS_VOICES), editable=True, visible_when={"modalities": "text_tts"}
         ),
+    )
+    resume_history: ResumeHistory = Field(
+        ResumeHistory.RECAP,
+        title="Continued conversations",
+        description=(
+            "How the model learns a continued conversation's earlier turns: a recap in its instructions "
+            "(replies stay spoken), or the exact turns as history, which makes the service answer in text, "
+            "so it uses the text + separate voice mode and needs a text-to-speech deployment"
+        ),
+        json_schema_extra=_apply(
+            "live",
+            labels={"recap": "Recap in the instructions", "exact": "Exact history (text + separate voice)"},
+        ),
+    )
+    recap_chars: int = Field(
+        6000,
+        ge=500,
+        le=50_000,
+        title="Recap length (characters)",
+        description="Longest recap of earlier turns; the most recent turns are kept whole, older ones cut",
+        json_schema_extra=_apply("live", step=500, visible_when={"resume_history": "recap"}),
+    )
+    history_items: int = Field(
+        20,
+        ge=2,
+        le=100,
+        title="Earlier turns loaded",
+        description="Most recent turns loaded as exact history (the service must take them all within 5 s)",
+        json_schema_extra=_apply("live", visible_when={"resume_history": "exact"}),
     )
 
 

@@ -54,6 +54,7 @@ EXIT_USAGE = 2
 EXIT_CONNECTION = 3
 EXIT_INTERRUPTED = 130  # the shell's convention for Ctrl+C
 DEMO_DEPLOYMENT = "gpt-realtime"
+EARLIER_TURNS_SHOWN = 6  # --continue: the last turns printed (to stderr) before connecting
 ENTRA_TOKEN_ENV = "AZURE_OPENAI_AD_TOKEN"  # a Microsoft Entra ID token, when sign-in is Entra ID
 
 
@@ -111,6 +112,11 @@ def build_parser() -> argparse.ArgumentParser:
     talk.add_argument("--voice", metavar="NAME", help="assistant voice for this run")
     talk.add_argument("--instructions", metavar="TEXT", help="instructions for this run")
     talk.add_argument("--transcript", metavar="FILE", type=Path, help="also write the transcript here (.md, .json or text)")
+    talk.add_argument(
+        "--continue", dest="continue_file", metavar="FILE", type=Path,
+        help="continue this saved conversation (.jsonl): the model is given the earlier turns as the settings say, "
+        "new turns are appended to the same file",
+    )
 
     until = parser.add_mutually_exclusive_group()
     until.add_argument("--until-idle", action="store_true", help="stop once everything was said and answered")
@@ -183,6 +189,18 @@ def settings_for(args: argparse.Namespace, saved: Settings) -> Settings:
             "save them in the window's settings, or use --demo"
         )
     return settings
+
+
+def _check_continue_file(path: Path) -> None:
+    """A --continue file that is not a readable conversation is a usage error."""
+    from azassist.core.transcript import read_conversation
+
+    try:
+        read_conversation(path)
+    except OSError as exc:
+        raise UsageError(f"Cannot continue {path}: {exc.strerror or exc}") from exc
+    except ValueError as exc:
+        raise UsageError(f"Cannot continue {path}: {exc}") from exc
 
 
 def read_wav(path: Path) -> np.ndarray:
@@ -357,6 +375,13 @@ async def _talk(options: TalkOptions, paths: AppPaths) -> int:
         return input_done and answered and quiet and calm
 
     try:
+        if args.continue_file is not None:
+            conversation = await engine.continue_conversation(args.continue_file)
+            if conversation is None:  # the file went away since it was checked: said as an error
+                return EXIT_USAGE  # after the finally below closes everything
+            printer.status(f"Continuing {args.continue_file} ({len(conversation.turns)} earlier turns).")
+            for turn in conversation.turns[-EARLIER_TURNS_SHOWN:]:
+                printer.status(f"  earlier: {'You' if turn.role == 'user' else 'Assistant'}: {turn.text}")
         await engine.connect()
         await _first_of(run.connected.wait(), stop.wait())
         if run.fatal is None and not stop.is_set():
@@ -512,6 +537,8 @@ def main(argv: list[str], paths: AppPaths) -> int:
         options = TalkOptions(args, settings_for(args, loaded.settings))
         if args.input_wav:
             read_wav(args.input_wav)  # a bad file is a usage error before connecting
+        if args.continue_file is not None:
+            _check_continue_file(args.continue_file)
         return asyncio.run(_main_async(options, paths))
     except UsageError as exc:
         print(f"azassist talk: {exc}", file=sys.stderr)

@@ -130,6 +130,7 @@ class Conversation:
     header: dict[str, Any]
     turns: list[TurnRecord]
     custom_title: str = ""  # the last ``title`` line: a rename appends one, history stays as it was
+    resumed_at: tuple[int, ...] = ()  # turn counts at each ``resumed`` marker: where a session continued it
 
     @property
     def started_at(self) -> float:
@@ -220,6 +221,18 @@ class ConversationWriter:
         )
         _fsync_directory(directory)
 
+    @classmethod
+    def resume(cls, path: Path) -> ConversationWriter:
+        """Appends to an existing conversation file, after a ``resumed`` marker line (the
+        reader tells the earlier turns from the new ones by it). OSError if it is gone."""
+        writer = cls.__new__(cls)
+        writer.path = path
+        writer.started_at = time.time()
+        fd = os.open(path, os.O_WRONLY | os.O_APPEND)
+        writer._file = os.fdopen(fd, "a", encoding="utf-8")
+        writer._write({"type": "resumed", "at": writer.started_at})
+        return writer
+
     def append(self, turn: TurnRecord) -> None:
         self._write(turn.to_json())
 
@@ -263,6 +276,7 @@ def read_conversation(path: Path) -> Conversation:
     header: dict[str, Any] = {}
     turns: list[TurnRecord] = []
     late_usage: dict[str, TurnUsage] = {}
+    resumed: list[int] = []
     custom_title = ""
     with path.open(encoding="utf-8", errors="replace") as handle:
         for number, raw_line in enumerate(handle, start=1):
@@ -280,6 +294,8 @@ def read_conversation(path: Path) -> Conversation:
                 header = record
             elif record.get("type") == "turn":
                 turns.append(TurnRecord.from_json(record))
+            elif record.get("type") == "resumed":
+                resumed.append(len(turns))
             elif record.get("type") == "usage":
                 late_usage[str(record.get("turn_id"))] = TurnUsage.from_json(record)
             elif record.get("type") == "title":
@@ -290,7 +306,7 @@ def read_conversation(path: Path) -> Conversation:
         replace(turn, usage=late_usage[turn.id]) if turn.usage is None and turn.id in late_usage else turn
         for turn in turns
     ]
-    return Conversation(path, header, turns, custom_title)
+    return Conversation(path, header, turns, custom_title, resumed_at=tuple(resumed))
 
 
 def list_conversations(directory: Path) -> list[ConversationSummary]:

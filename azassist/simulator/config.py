@@ -39,6 +39,10 @@ class SimulatorConfig:
     text_delta_interval_s: float = 0.02  # between text deltas of a text-only reply, at pace 1
     transcription_delay_s: float = 0.0  # 0: the user transcript arrives before the reply
     session_max_seconds: float | None = None  # None: sessions never expire
+    # Like the real service after text history was loaded: once the client has created an
+    # assistant message item (history, not a reply the server made), replies come as text
+    # even when the session asks for audio. Can be flipped on a running server's config.
+    text_after_history: bool = False
     # Wire events kept per direction, oldest dropped first (None: all). Audio events carry
     # their payload (about 6 kB per 100 ms), so 5000 bounds a long demo session to ~30 MB.
     record_limit: int | None = 5_000

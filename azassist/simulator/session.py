@@ -182,6 +182,7 @@ class RealtimeConnection:
         self.config = SessionConfig(model=settings.model)
         self.items: list[ConversationItem] = []
         self.assistant_audio_present = False
+        self.history_loaded = False  # the client created an assistant message (text history)
         self.closed = False
         self.opened_at = time.monotonic()
         self._ws = ws
@@ -712,6 +713,8 @@ class RealtimeConnection:
                 )
             index = found + 1
         self.items.insert(index, item)
+        if item.type == "message" and item.role == "assistant":
+            self.history_loaded = True
         previous = self.items[index - 1].id if index > 0 else None
         self._send_item_added(item, previous, done=True)
 
@@ -813,6 +816,8 @@ class RealtimeConnection:
             if not isinstance(requested, list) or not set(requested) <= {"audio", "text"}:
                 raise invalid_value(f"response.{modalities_key}", requested)
             modalities = ("audio",) if "audio" in requested else ("text",)
+        if self.history_loaded and self._settings.text_after_history:
+            modalities = ("text",)  # the real service's known quirk after text history
         voice = self.config.voice
         output = params.get("audio", {}).get("output", {}) if self.dialect is Dialect.GA else params
         if isinstance(output, dict) and output.get("voice") is not None:

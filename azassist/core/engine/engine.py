@@ -73,17 +73,19 @@ from azassist.core.events import (
     UserTranscript,
     Warning,
 )
+from azassist.core.recap import build_recap, instructions_with_recap
 from azassist.core.secrets import redact, scrub
 from azassist.core.settings import (
     GROUPS,
     AuthMode,
     Modalities,
+    ResumeHistory,
     Settings,
     TurnMode,
     check_endpoint,
     field_apply_mode,
 )
-from azassist.core.transcript import ConversationWriter, TurnRecord, TurnUsage
+from azassist.core.transcript import Conversation, ConversationWriter, TurnRecord, TurnUsage, read_conversation
 
 log = logging.getLogger(__name__)
 
@@ -101,6 +103,19 @@ CLOSE_TIMEOUT = 5.0
 AUTO_RECONNECTS = 3
 AUTO_RECONNECT_WINDOW_S = 120.0
 WATCHDOG_POLL_S = 0.5
+# LiveKit waits 5 s in total for the service to acknowledge the history items it sends at
+# connect, then goes on with what it has and only logs; the engine looks a little later.
+HISTORY_ACK_WAIT_S = 6.0
+
+
+@dataclass
+class _Resumed:
+    """A saved conversation being continued: its file, its earlier turns, how the model gets them."""
+
+    path: Path
+    earlier: list[TurnRecord]
+    mode: ResumeHistory
+    recap: str = ""  # the recap in the instructions (mode RECAP)
 
 
 class _AssistantTextSink(TextOutput):
@@ -224,6 +239,7 @@ class Engine:
         self._total_input_tokens = 0
         self._total_output_tokens = 0
         self.turns: list[TurnRecord] = []  # the finished turns of this conversation, in order
+        self._resumed: _Resumed | None = None  # set by continue_conversation()
 
     # --- the Protocol: state and subscriptions -------------------------------------------
 
@@ -247,6 +263,11 @@ class Engine:
     def conversation_path(self) -> Path | None:
         """The file of the current conversation, once its first turn is saved."""
         return self._conversation_path
+
+    @property
+    def earlier_turns(self) -> int:
+        """How many of ``turns`` came from the saved file of a continued conversation."""
+        return len(self._resumed.earlier) if self._resumed is not None else 0
 
     @property
     def total_tokens(self) -> tuple[int, int]:
@@ -425,7 +446,27 @@ class Engine:
             return  # failed while starting
         self._after_start(live)
 
+    def _session_settings(self, settings: Settings) -> Settings:
+        """The settings a connection is built with: a conversation continued with its exact
+        history replies in text spoken by the TTS deployment (the service answers history in
+        text anyway; this makes it the plan instead of a surprise)."""
+        if (
+            self._resumed is not None
+            and self._resumed.mode is ResumeHistory.EXACT
+            and settings.model.modalities is Modalities.AUDIO
+        ):
+            model = settings.model.model_copy(update={"modalities": Modalities.TEXT_AND_TTS})
+            return settings.model_copy(update={"model": model})
+        return settings
+
+    def _instructions(self) -> str:
+        """The user's instructions, and the recap of a continued conversation after them:
+        instructions go in session.update, so the recap survives every reconnect."""
+        recap = self._resumed.recap if self._resumed is not None else ""
+        return instructions_with_recap(self.settings.model.instructions, recap)
+
     def _build(self, settings: Settings, credentials: Credentials, audio: AudioSeam) -> _Live:
+        settings = self._session_settings(settings)
         self._live_counter += 1
         built: list[_Live] = []
 
@@ -449,7 +490,8 @@ class Engine:
             token_provider=entra,
         )
         tts = None
-        if settings.model.modalities is Modalities.TEXT_AND_TTS:
+        if settings.connection.tts_deployment and settings.model.modalities is not Modalities.TEXT:
+            # also in voice mode: LiveKit speaks a reply the service sent as text through it
             tts = lk_openai.TTS.with_azure(
                 **tts_kwargs(settings, credentials, tts_token_provider(entra) if entra is not None else None)
             )
@@ -466,7 +508,9 @@ class Engine:
             aec_warmup_duration=None,
             user_away_timeout=None,
         )
-        agent = Agent(instructions=settings.model.instructions, chat_ctx=self._history.copy())
+        agent = Agent(instructions=self._instructions(), chat_ctx=self._history.copy())
+        # what LiveKit will send as history items (it skips empty messages)
+        monitor.watch_items([i.id for i in self._history.items if isinstance(i, llm.ChatMessage) and i.text_content])
         meter = MeteredInput(audio.input) if audio.input is not None else None
         live = _Live(self._live_counter, model, session, agent, audio, meter, monitor=monitor, http=http, tts=tts)
         built.append(live)
@@ -499,6 +543,8 @@ class Engine:
         self._report_temperature_capability()
         self._start_levels()
         self._start_task(live, self._watch_replies(live), "azassist-reply-watchdog")
+        if live.monitor.watched_items:
+            self._start_task(live, self._check_history(live), "azassist-history-check")
         models = unbuilt_models()  # none after the first session: a built schema stays built
         if models:
             task = asyncio.create_task(build_protocol_models(models), name="azassist-build-models")
@@ -510,6 +556,22 @@ class Engine:
         live.tasks.add(task)
         task.add_done_callback(live.tasks.discard)
         task.add_done_callback(_log_future_failure(name))
+
+    async def _check_history(self, live: _Live) -> None:
+        """Says so when the service did not take the whole history in LiveKit's 5 s: the
+        model then answers knowing only part of the conversation (LiveKit only logs it)."""
+        monitor = live.monitor
+        with contextlib.suppress(asyncio.TimeoutError):
+            await asyncio.wait_for(monitor.items_acknowledged.wait(), HISTORY_ACK_WAIT_S)
+        sent, taken = len(monitor.watched_items), len(monitor.acknowledged_items & monitor.watched_items)
+        if taken >= sent or live is not self._live or live.closing:
+            return
+        self._emit(
+            Warning(
+                f"Only {taken} of {sent} earlier messages reached the model in time; it answers knowing only "
+                "those. Load fewer (Settings › Model › Earlier turns loaded) or use the recap."
+            )
+        )
 
     # --- a service that misbehaves -------------------------------------------------------
 
@@ -730,6 +792,7 @@ class Engine:
                 self._live.text_sink.close_segment()
         self._recorded_ids.add(reply.turn_id)
         self._emit(AssistantText(turn_id=reply.turn_id, text=text, final=True, interrupted=interrupted))
+        self._say_if_unspoken(reply.turn_id, text)
         self._record(
             TurnRecord(
                 role="assistant",
@@ -739,6 +802,28 @@ class Engine:
                 started_at=started_at,
                 latency_s=reply.latency,
                 usage=self._usage_by_response.pop(reply.turn_id, None),
+            )
+        )
+
+    def _say_if_unspoken(self, turn_id: str, text: str) -> None:
+        """A voice reply the service sent as text (it does after text history) has no audio:
+        with a TTS deployment LiveKit speaks it; without one it is shown and this says why
+        it was not heard, instead of silence nobody explains."""
+        live = self._live
+        if (
+            live is None
+            or not text
+            or turn_id not in live.monitor.text_only
+            or live.tts is not None
+            or live.audio.output is None
+            or self._session_settings(self.settings).model.modalities is not Modalities.AUDIO
+        ):
+            return
+        self._emit(
+            Notice(
+                "That reply came from the service as text only, so it is shown but not spoken (the service does "
+                "this after earlier turns were loaded); a text-to-speech deployment in Settings › Connection "
+                "would speak such replies."
             )
         )
 
@@ -948,6 +1033,8 @@ class Engine:
             key = f"{group}.{name}"
             if group in ("audio", "ui"):
                 continue
+            if group == "model" and name in ("resume_history", "recap_chars", "history_items"):
+                continue  # used when a conversation is continued
             if key == "voice.voice":
                 if live.audio_heard or settings.model.modalities is not Modalities.AUDIO:
                     self._emit(
@@ -962,11 +1049,11 @@ class Engine:
             elif key == "voice.speed":
                 if live.tts is not None:
                     live.tts.update_options(speed=settings.voice.speed)
-                else:
+                if settings.model.modalities is Modalities.AUDIO:
                     live.model.update_options(speed=settings.voice.speed)
             elif key == "model.instructions":
                 try:
-                    await live.agent.update_instructions(settings.model.instructions)
+                    await live.agent.update_instructions(self._instructions())
                 except Exception as exc:  # RealtimeError: the session is going away
                     message = "The new instructions could not be sent; they apply on the next connect."
                     self._emit(Error(ErrorKind.SERVER, message, describe_chain(exc)))
@@ -1159,17 +1246,7 @@ class Engine:
 
     def new_conversation(self) -> None:
         """Forget the conversation (here and on the server); the next turn starts a new file."""
-        if self._writer is not None:
-            self._writer.close()
-            self._writer = None
-        self._conversation_path = None
-        self._history = llm.ChatContext.empty()
-        self.turns = []
-        self._recorded_ids.clear()
-        self._usage_by_response.clear()
-        self._total_input_tokens = self._total_output_tokens = 0
-        self._reply = None
-        self._latency_mark = None
+        self._forget_conversation()
         live = self._live
         if live is not None:
             live.monitor.reply_text.clear()  # the old conversation's replies stay in the old file
@@ -1178,6 +1255,75 @@ class Engine:
             live.tasks.add(task)
             task.add_done_callback(live.tasks.discard)
             task.add_done_callback(_log_future_failure("clearing the conversation"))
+
+    def _forget_conversation(self) -> None:
+        if self._writer is not None:
+            self._writer.close()
+            self._writer = None
+        self._conversation_path = None
+        self._resumed = None
+        self._history = llm.ChatContext.empty()
+        self.turns = []
+        self._recorded_ids.clear()
+        self._usage_by_response.clear()
+        self._total_input_tokens = self._total_output_tokens = 0
+        self._reply = None
+        self._latency_mark = None
+
+    async def continue_conversation(self, path: Path) -> Conversation | None:
+        """Go on with a saved conversation: its turns become this conversation's earlier
+        turns, new ones are appended to the same file (after a ``resumed`` marker), and the
+        model is given the past as Settings › Model › Continued conversations says: a recap
+        in the instructions, or the exact turns as history with replies in text spoken by
+        the TTS deployment. Without one, exact history falls back to the recap, with a
+        notice. Connected, it reconnects so all of it applies. A file that cannot be read is
+        an ``Error`` and ``None`` (the current conversation goes on unchanged)."""
+        try:
+            conversation = read_conversation(path)
+        except (OSError, ValueError) as exc:
+            reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+            self._emit(Error(ErrorKind.CONFIG, f"{path.name} could not be continued: {reason}", describe_chain(exc)))
+            return None
+        model = self.settings.model
+        mode = model.resume_history
+        if mode is ResumeHistory.EXACT and model.modalities is Modalities.AUDIO and not self.settings.connection.tts_deployment:
+            self._emit(
+                Notice(
+                    "Exact history needs a text-to-speech deployment (Settings › Connection): the service "
+                    "answers loaded history in text, and that voice speaks it. The earlier turns are given "
+                    "to the model as a recap instead.",
+                    "model.resume_history",
+                )
+            )
+            mode = ResumeHistory.RECAP
+        live = self._live
+        if live is not None:
+            live.monitor.reply_text.clear()  # the old conversation's replies stay in the old file
+            self._stop_speech(live)
+        self._forget_conversation()
+        earlier = list(conversation.turns)
+        resumed = _Resumed(path, earlier, mode)
+        if mode is ResumeHistory.RECAP:
+            resumed.recap = build_recap(earlier, model.recap_chars)
+        else:
+            kept = [t for t in earlier if t.text.strip()][-model.history_items :]
+            for turn in kept:
+                self._history.add_message(role=turn.role, content=turn.text, interrupted=turn.interrupted)
+            if model.modalities is Modalities.AUDIO:
+                self._emit(
+                    Notice(
+                        f"The last {len(kept)} turns are loaded as history, so in this conversation replies come "
+                        "as text spoken by the text-to-speech deployment.",
+                        "model.resume_history",
+                    )
+                )
+        self._resumed = resumed
+        self.turns = list(earlier)
+        self._conversation_path = path
+        self._recorded_ids.update(t.id for t in earlier if t.id)
+        if self._live is not None:
+            await self.reconnect()
+        return conversation
 
     # --- levels and the conversation file -----------------------------------------------
 
@@ -1214,7 +1360,9 @@ class Engine:
         if self._conversations_dir is None:
             return
         try:
-            if self._writer is None:
+            if self._writer is None and self._resumed is not None:
+                self._writer = ConversationWriter.resume(self._resumed.path)
+            elif self._writer is None:
                 self._writer = ConversationWriter(self._conversations_dir, conversation_header(self.settings))
                 self._conversation_path = self._writer.path
             self._writer.append(turn)

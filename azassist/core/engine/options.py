@@ -13,7 +13,7 @@ from openai.types.realtime import AudioTranscription
 from openai.types.realtime.realtime_audio_input_turn_detection import SemanticVad, ServerVad
 
 from azassist import __version__
-from azassist.core.settings import Modalities, Settings, TurnDetectionSettings, TurnMode
+from azassist.core.settings import TTS_VOICES, Modalities, Settings, TurnDetectionSettings, TurnMode
 
 # Azure's TTS REST API needs an api-version; used when the user set none (GA realtime).
 DEFAULT_TTS_API_VERSION = "2025-03-01-preview"
@@ -99,15 +99,20 @@ def realtime_model_kwargs(
 
 
 def tts_kwargs(settings: Settings, credentials: Credentials, token_provider: Any = None) -> dict[str, Any]:
-    """Keyword arguments for ``openai.TTS.with_azure`` (the text + separate voice mode).
+    """Keyword arguments for ``openai.TTS.with_azure``: the text + separate voice mode, and
+    in voice mode the fallback that speaks a reply the service sent as text (then in the
+    realtime voice where the TTS deployment has it, so the assistant sounds the same).
 
     In Entra mode with ``token_provider`` (an async callable giving a token, e.g.
     ``azassist.core.entra.realtime.tts_token_provider``) the openai client asks it before
     every request, so a long conversation's speech keeps working past the token's expiry."""
     connection = settings.connection
+    voice = settings.model.tts_voice
+    if settings.model.modalities is Modalities.AUDIO and settings.voice.voice in TTS_VOICES:
+        voice = settings.voice.voice
     kwargs: dict[str, Any] = {
         "model": connection.tts_deployment,
-        "voice": settings.model.tts_voice,
+        "voice": voice,
         "speed": settings.voice.speed,
         "azure_endpoint": connection.endpoint,
         "azure_deployment": connection.tts_deployment,

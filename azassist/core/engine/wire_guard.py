@@ -123,6 +123,10 @@ class WireMonitor:
         self.reply_text: dict[str, str] = {}
         self.completed: set[str] = set()
         self.pending_changed = asyncio.Event()
+        self.text_only: set[str] = set()  # replies whose content came as text, not audio
+        self.watched_items: set[str] = set()  # history items sent at connect, see watch_items
+        self.acknowledged_items: set[str] = set()
+        self.items_acknowledged = asyncio.Event()
         self._on_problem = on_problem
         self._problems_said: set[str] = set()
 
@@ -144,6 +148,15 @@ class WireMonitor:
         now = time.monotonic() if now is None else now
         since = max(self.last_frame_at, self.expecting_since or 0.0)
         return now - since
+
+    def watch_items(self, item_ids: list[str]) -> None:
+        """The history items LiveKit sends at connect: the service acknowledges each with
+        ``conversation.item.added``. LiveKit waits 5 s for all of them and then only logs;
+        counting here tells the engine how much of the history the model really has."""
+        self.watched_items = set(item_ids)
+        self.acknowledged_items.clear()
+        if not self.watched_items:
+            self.items_acknowledged.set()
 
     def text_of(self, response_id: str) -> str:
         return self.reply_text.get(response_id, "")
@@ -174,6 +187,20 @@ class WireMonitor:
             self.open_responses.discard(response_id)
             if isinstance(response_id, str) and response.get("status") == "completed":
                 self.completed.add(response_id)
+        elif kind == "response.content_part.added" or kind == "response.output_text.delta" or kind == "response.text.delta":
+            part = event.get("part")
+            is_text = kind != "response.content_part.added" or (isinstance(part, dict) and part.get("type") == "text")
+            response_id = event.get("response_id")
+            if is_text and isinstance(response_id, str):
+                self.text_only.add(response_id)
+            if kind != "response.content_part.added" and isinstance(response_id, str):
+                self.reply_text[response_id] = self.reply_text.get(response_id, "") + event["delta"]
+        elif kind in ("conversation.item.added", "conversation.item.created"):
+            item_id = event["item"].get("id")
+            if item_id in self.watched_items:
+                self.acknowledged_items.add(item_id)
+                if self.acknowledged_items >= self.watched_items:
+                    self.items_acknowledged.set()
         elif kind in _TEXT_DELTAS:
             response_id = event.get("response_id")
             if isinstance(response_id, str):
