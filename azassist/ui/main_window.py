@@ -45,6 +45,7 @@ from azassist.ui.controls import ControlsPanel
 from azassist.ui.resources import app_icon, glyph
 from azassist.ui.theme import apply_theme
 from azassist.ui.transcript_view import EntryKind, TranscriptView
+from azassist.ui.usage_status import UsageStatus
 from azassist.ui.widgets import ErrorBanner, StatePill, state_colour
 
 # Settings (pydantic), the keyring, the engine session and the dialogs are imported where
@@ -198,6 +199,7 @@ class MainWindow(QMainWindow):
 
         self.global_hotkey = GlobalHotkey(self)  # started by _apply_ui_settings when the settings ask
         self.started = True
+        self._apply_retention()
         self.tray.show()
         self._apply_ui_settings(self.settings)
         self._show_state()
@@ -376,8 +378,7 @@ class MainWindow(QMainWindow):
         self.latency_label = QLabel()
         self.latency_label.setAccessibleName("Last reply latency")
         self.latency_label.setToolTip("From the end of your turn to the first sound of the reply")
-        self.tokens_label = QLabel()
-        self.tokens_label.setAccessibleName("Tokens used in this conversation")
+        self.tokens_label = UsageStatus()  # tokens and estimated cost (issue 20)
         # All permanent: a passing message must never hide the state.
         for label in (self.state_pill, self.endpoint_label, self.latency_label, self.tokens_label):
             bar.addPermanentWidget(label)
@@ -589,10 +590,8 @@ class MainWindow(QMainWindow):
         elif isinstance(event, events.TurnLatency):
             self.latency_label.setText(f"Latency {event.seconds:.2f} s")
         elif isinstance(event, events.Usage):
-            self.tokens_label.setText(
-                f"Tokens {event.conversation_total:,} ({event.conversation_input_tokens:,} in · "
-                f"{event.conversation_output_tokens:,} out)"
-            )
+            self.tokens_label.set_prices(self.settings.history.prices, self.settings.connection.deployment)
+            self.tokens_label.add(event)
         elif isinstance(event, events.Error):
             self.show_error(event)
         elif isinstance(event, events.Warning):
@@ -986,20 +985,31 @@ class MainWindow(QMainWindow):
         from azassist.ui.conversations import ask_export_path, export_conversation
 
         target = ask_export_path(self, read_conversation(source))
-        return export_conversation(self, source, target) if target is not None else None
+        return export_conversation(self, source, target, self.settings.history.prices) if target is not None else None
 
     def export_current_to(self, target: Path) -> Path | None:
         from azassist.ui.conversations import export_conversation
 
         source = self.current_conversation_file()
-        return export_conversation(self, source, target) if source is not None else None
+        return export_conversation(self, source, target, self.settings.history.prices) if source is not None else None
+
+    def _apply_retention(self) -> None:
+        """Settings › Conversations › Keep for N days, once at start, off the window's thread."""
+        if self.settings.history.keep_days > 0:
+            import threading
+
+            from azassist.core.library import apply_retention
+
+            args = (self.paths.conversations_dir, self.settings.history.keep_days)
+            threading.Thread(target=apply_retention, args=args, name="azassist-retention", daemon=True).start()
 
     def show_conversations(self) -> ConversationsDialog:
         if self.conversations_dialog is None:
             from azassist.ui.conversations import ConversationsDialog
 
-            self.conversations_dialog = ConversationsDialog(self.paths.conversations_dir, self)
+            self.conversations_dialog = ConversationsDialog(self.paths.conversations_dir, self, self.settings.history.prices)
         else:
+            self.conversations_dialog.prices_text = self.settings.history.prices
             self.conversations_dialog.reload()
         self.conversations_dialog.show()
         self.conversations_dialog.raise_()
