@@ -289,6 +289,8 @@ class MainWindow(QMainWindow):
                                           tip="Export this conversation as Markdown or JSON")
         self.history_action = self._action("Conversations…", "Ctrl+O", self.show_conversations, icon="history",
                                            tip="Read saved conversations")
+        self.continue_action = self._action("Continue last conversation", "Ctrl+Shift+O", self.continue_last_conversation,
+                                            tip="Show the last saved conversation, connect, and go on with it")
         self.settings_action = self._action("Settings…", "Ctrl+,", lambda: self.open_settings(), icon="settings")
         self.audio_check_action = self._action("Audio check…", "Ctrl+Shift+A", lambda: self.open_settings("audio"),
                                                tip="Hear your own voice through the whole pipeline, offline")
@@ -309,7 +311,7 @@ class MainWindow(QMainWindow):
     def _build_menus(self) -> None:
         bar = self.menuBar()
         file_menu = bar.addMenu("&File")
-        for action in (self.new_action, self.export_action, self.history_action, None, self.settings_action,
+        for action in (self.new_action, self.export_action, self.history_action, self.continue_action, None, self.settings_action,
                        None, self.quit_action):
             file_menu.addSeparator() if action is None else file_menu.addAction(action)
         talk = bar.addMenu("&Conversation")
@@ -1003,11 +1005,51 @@ class MainWindow(QMainWindow):
             args = (self.paths.conversations_dir, self.settings.history.keep_days)
             threading.Thread(target=apply_retention, args=args, name="azassist-retention", daemon=True).start()
 
+    def continue_last_conversation(self) -> asyncio.Task[Any] | None:
+        from azassist.core.transcript import list_conversations
+
+        saved = list_conversations(self.paths.conversations_dir)
+        if not saved:
+            self.transcript.add_note(EntryKind.NOTICE, "There is no saved conversation to continue yet.")
+            return None
+        return self.continue_conversation(saved[0].path)
+
+    def continue_conversation(self, path: Path) -> asyncio.Task[Any] | None:
+        """Its turns shown marked as earlier, then connect: the engine gives the model the past
+        and appends new turns to the same file (issue 20)."""
+        from azassist.core.transcript import read_conversation
+        from azassist.ui.conversations import entries_of
+        from azassist.ui.session import Mode
+
+        try:
+            entries = entries_of(read_conversation(path))
+        except (OSError, ValueError) as exc:
+            self.transcript.add_note(EntryKind.ERROR, f"{path.name} could not be continued: {exc}")
+            return None
+        for entry in entries:
+            entry.earlier = True
+        self.transcript.load(entries)
+        self.transcript.add_note(EntryKind.NOTICE, "Continued here: new turns are added to the same saved conversation.")
+        self.latency_label.clear()
+        chosen = self.mode if self.engine is not None and self.mode is not None else (
+            Mode.AZURE if self.settings.connection.is_configured else Mode.DEMO)
+        self.pages.setCurrentWidget(self.conversation_page)
+        self.banner.hide()
+
+        async def run() -> None:
+            engine = await self._use_engine(chosen)
+            resume = getattr(engine, "continue_conversation", None)  # the LiveKit engine has it
+            if resume is not None and await resume(path) is not None:
+                await engine.connect()
+
+        return self.run_task(run(), "continuing the conversation")
+
     def show_conversations(self) -> ConversationsDialog:
         if self.conversations_dialog is None:
             from azassist.ui.conversations import ConversationsDialog
 
             self.conversations_dialog = ConversationsDialog(self.paths.conversations_dir, self, self.settings.history.prices)
+            self.conversations_dialog.continue_requested.connect(self.continue_conversation)
         else:
             self.conversations_dialog.prices_text = self.settings.history.prices
             self.conversations_dialog.reload()

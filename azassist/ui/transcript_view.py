@@ -62,11 +62,12 @@ class Entry:
     dataclass, for start-up (see ``azassist.core.paths.AppPaths``).
     """
 
-    __slots__ = ("at", "body", "final", "header", "interrupted", "kind", "text", "turn_id")
+    __slots__ = ("at", "body", "earlier", "final", "header", "interrupted", "kind", "text", "turn_id")
 
     def __init__(self, kind: EntryKind, text: str, at: float | None = None, turn_id: str | None = None,
-                 final: bool = True, interrupted: bool = False) -> None:
+                 final: bool = True, interrupted: bool = False, earlier: bool = False) -> None:
         self.kind = kind
+        self.earlier = earlier  # a turn from before this session (a continued conversation)
         self.text = text
         self.at = time.time() if at is None else at
         self.turn_id = turn_id
@@ -318,6 +319,10 @@ class TranscriptView(QTextEdit):
         stamp = QtGui.QTextCharFormat()
         stamp.setForeground(colours.muted)
         parts = [(ROLE_NAMES[entry.kind], name), (f"  {_clock(entry.at)}", stamp)]
+        if entry.earlier:  # said in an earlier session: the day tells when
+            earlier = QtGui.QTextCharFormat(stamp)
+            earlier.setFontItalic(True)
+            parts.append((f"  · earlier, {time.strftime('%d %b', time.localtime(entry.at))}", earlier))
         if entry.interrupted:
             tag = QtGui.QTextCharFormat()
             tag.setForeground(colours.warning)
