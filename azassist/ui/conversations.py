@@ -168,8 +168,12 @@ class ConversationList(QTreeView):
         header = self.header()
         header.setStretchLastSection(False)
         header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
-        for column in range(1, len(COLUMNS)):
-            header.setSectionResizeMode(column, QHeaderView.ResizeMode.ResizeToContents)
+        # Fixed widths: "resize to contents" would measure every one of thousands of rows.
+        metrics = self.fontMetrics()
+        for column, sample in enumerate(("", "2026-12-31 23:59", "Turns", "Duration", "≥ $0.0000"), start=0):
+            if column:
+                header.setSectionResizeMode(column, QHeaderView.ResizeMode.Interactive)
+                header.resizeSection(column, metrics.horizontalAdvance(sample) + 24)
 
     def count(self) -> int:
         return self.model().rowCount()
@@ -241,7 +245,8 @@ class ConversationsDialog(QDialog):
         self.list.selectionModel().currentRowChanged.connect(self._show_selected)
         self.results = QListWidget()
         self.results.setAccessibleName("Search results")
-        self.results.setWordWrap(True)
+        self.results.setUniformItemSizes(True)  # every hit is two lines: no per-item measuring
+        self.results.setTextElideMode(Qt.TextElideMode.ElideRight)
         self.results.currentItemChanged.connect(self._show_hit)
         self.left = QStackedWidget()
         self.left.addWidget(self.list)
