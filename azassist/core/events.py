@@ -135,9 +135,11 @@ EngineEvent = (
 
 # --- The engine's intents: what a front end may ask of it ------------------------------------
 from collections.abc import Callable  # noqa: E402
-from typing import TYPE_CHECKING, Protocol  # noqa: E402
+from typing import TYPE_CHECKING, Any, Protocol  # noqa: E402
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from azassist.core.settings import Settings
 
 
@@ -189,3 +191,8 @@ class ConversationEngine(Protocol):
     def push_to_talk_cancel(self) -> None: ...
 
     def new_conversation(self) -> None: ...
+
+    async def continue_conversation(self, path: Path) -> Any:
+        """Carry on a saved conversation: its turns are the past, new ones go to its file.
+        Returns what was loaded, or None (an Error event says why)."""
+        ...

@@ -1038,8 +1038,7 @@ class MainWindow(QMainWindow):
 
         async def run() -> None:
             engine = await self._use_engine(chosen)
-            resume = getattr(engine, "continue_conversation", None)  # the LiveKit engine has it
-            if resume is not None and await resume(path) is not None:
+            if await engine.continue_conversation(path) is not None:
                 await engine.connect()
 
         return self.run_task(run(), "continuing the conversation")
