@@ -80,6 +80,7 @@ class Usage:
     output_tokens: int
     conversation_input_tokens: int
     conversation_output_tokens: int
+    details: TurnUsage | None = None  # text/audio/cached split, when the service gave one
     at: float = field(default_factory=_now)
     type: Literal["usage"] = "usage"
 
@@ -141,6 +142,7 @@ if TYPE_CHECKING:
     from pathlib import Path
 
     from azassist.core.settings import Settings
+    from azassist.core.transcript import TurnUsage
 
 
 class ConversationEngine(Protocol):

@@ -837,7 +837,7 @@ class Engine:
                 self._set_connection(ConnectionState.CONNECTED)
                 self._refresh_activity()
             return
-        usage = TurnUsage(metrics.input_tokens, metrics.output_tokens)
+        usage = TurnUsage.from_metrics(metrics)  # totals, and the text/audio split for pricing
         self._total_input_tokens += usage.input_tokens
         self._total_output_tokens += usage.output_tokens
         turn_id = metrics.request_id
@@ -852,6 +852,7 @@ class Engine:
                 output_tokens=usage.output_tokens,
                 conversation_input_tokens=self._total_input_tokens,
                 conversation_output_tokens=self._total_output_tokens,
+                details=usage,
             )
         )
 
