@@ -136,6 +136,17 @@ def glyph(name: str, palette: QPalette | None = None, colour: QColor | None = No
     }))
 
 
+def pixmap_icon(icon: QIcon, sizes: tuple[int, ...] = (16, 24, 32, 48, 64)) -> QIcon:
+    """``icon`` drawn now, at ``sizes``, into a plain pixmap icon: for an icon a Python object
+    keeps. One backed by ``SvgIconEngine`` and kept in an object that Python's cycle collector
+    frees (the tray, after its window went) had its engine deleted before the last QIcon that
+    used it: SIGSEGV in ``QIcon::~QIcon`` during the collection."""
+    fixed = QIcon()
+    for size in sizes:
+        fixed.addPixmap(icon.pixmap(size, size))
+    return fixed
+
+
 def badged_icon(base: QIcon, colour: QColor, size: int = 64) -> QIcon:
     """The app icon with a coloured status dot (the tray shows the conversation state)."""
     pixmap = base.pixmap(size, size)

@@ -7,7 +7,7 @@ from PySide6.QtGui import QAction, QColor, QIcon
 from PySide6.QtWidgets import QMenu, QSystemTrayIcon, QWidget
 
 from azassist.core.states import Activity, ConnectionState
-from azassist.ui.resources import app_icon, badged_icon
+from azassist.ui.resources import app_icon, badged_icon, pixmap_icon
 from azassist.ui.widgets import state_colour
 
 TALKING_COLOUR = "#e53935"  # the microphone is open: seen without looking at the window
@@ -21,7 +21,7 @@ class Tray(QObject):
     def __init__(self, window: QWidget, actions: list[QAction | None]) -> None:
         super().__init__(window)
         self.available = QSystemTrayIcon.isSystemTrayAvailable()
-        self._base = app_icon()
+        self._base = pixmap_icon(app_icon())  # kept here: no Python icon engine behind it
         self._icons: dict[str, QIcon] = {}
         self.icon = QSystemTrayIcon(self._base, window)
         self.menu = QMenu(window)
