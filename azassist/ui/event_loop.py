@@ -50,6 +50,13 @@ class AppEventLoop(qasync.QEventLoop):
         self._schedule_drain()
         return handle
 
+    def call_soon_threadsafe(
+        self, callback: Callable[..., Any], *args: Any, context: contextvars.Context | None = None
+    ) -> asyncio.Handle | None:
+        # Closed: the signaller it would emit on is deleted; say so as asyncio's loops do.
+        self._check_closed()
+        return super().call_soon_threadsafe(callback, *args, context=context)
+
     def _schedule_drain(self) -> None:
         if not self._drain_scheduled:
             self._drain_scheduled = True

@@ -135,6 +135,8 @@ def test_a_closed_loop_has_deleted_its_qt_objects() -> None:
     assert not any(shiboken6.isValid(item) for item in owned)
     with pytest.raises(RuntimeError, match="closed"):
         loop.call_soon(lambda: None)
+    with pytest.raises(RuntimeError, match="closed"):  # from an audio thread, after the window went
+        loop.call_soon_threadsafe(lambda: None)
     loop.close()  # twice is fine
 
 
