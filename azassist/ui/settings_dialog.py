@@ -30,7 +30,6 @@ from azassist.core.credentials import CredentialStore
 from azassist.core.secrets import Secret
 from azassist.core.settings import GROUPS, AuthMode, Settings
 from azassist.ui.api_key import ApiKeyField
-from azassist.ui.entra_sign_in import EntraSignIn
 from azassist.ui.session import TestResult
 from azassist.ui.settings_form import SettingsEditor, SettingsForm, group_title
 from azassist.ui.widgets import LevelMeter, set_style_property
@@ -230,6 +229,10 @@ class SettingsDialog(QDialog):
         form = self.forms["connection"]
         self.key_field = ApiKeyField(credentials)
         form.add_widget_after("auth_mode", self.key_field, "API key", key="api_key")
+        # here, not at the top: it brings azure-identity and the engine package, and this
+        # module is imported before the window's first paint (PresetStore)
+        from azassist.ui.entra_sign_in import EntraSignIn
+
         self.entra = EntraSignIn(self.editor)
         form.add_widget_after("entra_tenant", self.entra, "Account", key="entra")
         tester = QWidget()

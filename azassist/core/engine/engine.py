@@ -174,6 +174,7 @@ class _Live:
     synchronizer: TranscriptSynchronizer | None = None
     text_sink: _AssistantTextSink | None = None
     connected_once: bool = False
+    started: bool = False  # AgentSession.start() returned: it accepts messages
     audio_heard: bool = False  # the voice cannot change once the assistant has spoken
     failed: bool = False
     closing: bool = False
@@ -224,6 +225,7 @@ class Engine:
         self._live_counter = 0
         self._teardown_task: asyncio.Task[None] | None = None
         self._auto_reconnects: deque[float] = deque()
+        self._waiting_texts: list[str] = []  # typed while reconnecting: sent once connected
         self._levels_task: asyncio.Task[None] | None = None
         self._connect_lock = asyncio.Lock()
 
@@ -277,6 +279,8 @@ class Engine:
     def busy(self) -> bool:
         """A reply is asked for, arriving or still playing: what a script waits out before
         its next message (a refused request or a stalled reply ends it too)."""
+        if self._waiting_texts:
+            return True
         live = self._live
         if live is None:
             return False
@@ -327,6 +331,17 @@ class Engine:
                 self._agent_state, self._user_state = "initializing", "listening"
             self._activity = self._derive_activity()
             self._emit(StateChanged(self._connection, self._activity))
+            if state is ConnectionState.CONNECTED and self._waiting_texts:
+                asyncio.get_running_loop().call_soon(self._send_waiting_texts)
+            elif state in (ConnectionState.FAILED, ConnectionState.DISCONNECTED) and self._waiting_texts:
+                count, self._waiting_texts = len(self._waiting_texts), []
+                what = "Your message was" if count == 1 else f"Your {count} messages were"
+                self._emit(Error(ErrorKind.UNREACHABLE, f"{what} not sent: the connection could not be made again."))
+
+    def _send_waiting_texts(self) -> None:
+        texts, self._waiting_texts = self._waiting_texts, []
+        for text in texts:
+            self.send_text(text)
 
     def _derive_activity(self) -> Activity:
         if self._connection is not ConnectionState.CONNECTED:
@@ -534,6 +549,9 @@ class Engine:
         return live
 
     def _after_start(self, live: _Live) -> None:
+        live.started = True
+        if live.connected_once:  # the socket was up before AgentSession.start() returned
+            self._set_connection(ConnectionState.CONNECTED)
         self._apply_input_enabled()
         rt = live.agent.realtime_llm_session
         rt.on("session_reconnected", lambda _ev: self._on_rollover(live))
@@ -623,6 +641,7 @@ class Engine:
         live.failed = True
         self._auto_reconnects.append(now)
         self._emit(Error(failure.kind, f"{failure.message} Connecting again; the conversation is kept.", failure.detail))
+        self._set_connection(ConnectionState.RECONNECTING)  # from now on messages wait for the new connection
 
         async def again() -> None:
             async with self._connect_lock:
@@ -834,8 +853,9 @@ class Engine:
         if not metrics.request_id:
             if metrics.acquire_time is not None:  # the WebSocket handshake succeeded
                 live.connected_once = True
-                self._set_connection(ConnectionState.CONNECTED)
-                self._refresh_activity()
+                if live.started:  # else _after_start says it: LiveKit takes no message before
+                    self._set_connection(ConnectionState.CONNECTED)
+                    self._refresh_activity()
             return
         usage = TurnUsage.from_metrics(metrics)  # totals, and the text/audio split for pricing
         self._total_input_tokens += usage.input_tokens
@@ -1117,7 +1137,14 @@ class Engine:
 
     def send_text(self, text: str) -> None:
         text = text.strip()
-        if not text or self._not_connected("send a message"):
+        if not text:
+            return
+        if self._connection is ConnectionState.RECONNECTING or (self._live is not None and self._live.failed):
+            # the connection is being replaced: a message sent to the old one would be lost
+            self._waiting_texts.append(text)
+            self._emit(Notice("Reconnecting; your message will be sent as soon as the connection is back."))
+            return
+        if self._not_connected("send a message"):
             return
         live = self._live
         assert live is not None

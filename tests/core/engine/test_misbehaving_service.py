@@ -28,7 +28,11 @@ async def _say(h: Harness, reply: str, message: str = "hello?") -> str:
     count = len(h.finals("assistant"))
     h.server.scripted.queue_reply(reply)
     h.engine.send_text(message)
-    return (await h.replies(count + 1, timeout=30))[-1].text
+    try:
+        return (await h.replies(count + 1, timeout=30))[-1].text
+    except AssertionError as exc:  # say what the engine did instead
+        said = [e for e in h.events if type(e).__name__ != "Levels"][-12:]
+        raise AssertionError(f"{exc}; last events: {said}") from None
 
 
 def _saved(h: Harness) -> list[tuple[str, str, bool]]:
