@@ -977,6 +977,7 @@ class Engine:
             task.cancel()
         steps: list[tuple[str, Callable[[], Any]]] = [
             ("session", live.session.aclose),
+            ("realtime session", lambda: _close_realtime_session(live.agent)),
             ("model", live.model.aclose),
         ]
         if live.tts is not None:
@@ -1406,6 +1407,26 @@ class Engine:
             self._writer.append_usage(turn_id, usage)
         except OSError:
             log.exception("could not save token usage")
+
+
+async def _close_realtime_session(agent: Agent) -> None:
+    """LiveKit's realtime session can outlive the AgentSession's close while it retries a
+    dropped socket; its task then failed on the closed HTTP session and asyncio logged
+    "Task exception was never retrieved". Closed here, before the HTTP session; a task
+    still retrying after the timeout is cancelled."""
+    try:
+        realtime = agent.realtime_llm_session
+    except RuntimeError:
+        return  # never started
+    task = getattr(realtime, "_main_atask", None)  # private; absent in other versions
+    if isinstance(task, asyncio.Task):
+        task.add_done_callback(_take_exception)
+    try:
+        await asyncio.wait_for(asyncio.shield(realtime.aclose()), CLOSE_TIMEOUT - 1)
+    except Exception:
+        log.debug("the realtime session did not close by itself", exc_info=True)
+    if isinstance(task, asyncio.Task) and not task.done():
+        task.cancel()
 
 
 def _quiet_livekit_close(session: AgentSession) -> None:

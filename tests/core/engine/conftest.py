@@ -80,6 +80,9 @@ class Harness:
             "the engine to connect",
         )
         assert self.engine.connection is ConnectionState.CONNECTED, self.errors()
+        # the plugin sends session.update once its socket is open, which can be just after
+        # the engine says connected: tests read it
+        await until(lambda: self.sent_to_server("session.update"), timeout, "the session.update")
 
     async def replies(self, count: int, timeout: float = 15.0) -> list[AssistantText]:
         await until(lambda: len(self.finals("assistant")) >= count, timeout, f"{count} assistant replies")
