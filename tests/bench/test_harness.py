@@ -43,7 +43,7 @@ def test_only_a_full_run_replaces_the_committed_results() -> None:
     only = parse_args(["--only", "5,1,5"])
     assert only.figures == [1, 5] and only.stem == "partial"
     with pytest.raises(SystemExit):
-        parse_args(["--only", "10"])
+        parse_args(["--only", "99"])  # no such figure
 
 
 def test_the_processing_delay_is_webrtcs_and_nothing_without_processing() -> None:
