@@ -10,10 +10,14 @@ listener that moves every call onto the event loop (``ThreadSafeListener``).
 
 from __future__ import annotations
 
+import logging
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from enum import Enum
-from typing import Protocol
+from typing import Any, Protocol
+
+log = logging.getLogger(__name__)
 
 
 class ReleaseReport(str, Enum):
@@ -138,3 +142,18 @@ def windows_vk(key: str) -> int | None:
 def mac_keycode(key: str) -> int | None:
     """The macOS virtual key code for a Qt portable key name, or None (letters depend on the layout)."""
     return MAC_KEYCODES.get(key)
+
+
+def stop_hook_thread(stopping: threading.Event, api: Any, thread: threading.Thread | None, what: str) -> None:
+    """End an OS hook that runs a loop on a thread of its own (the Windows keyboard hook, the
+    macOS event tap): say it is stopping, ask the hook to end its loop, wait for the thread."""
+    stopping.set()
+    if api is not None:
+        try:
+            api.stop()
+        except Exception:
+            log.debug("stopping the %s failed", what, exc_info=True)
+    if thread is not None:
+        thread.join(timeout=5)
+        if thread.is_alive():
+            log.warning("the %s did not stop in time", what)

@@ -19,7 +19,7 @@ import threading
 from collections.abc import Callable
 from typing import Any, Protocol
 
-from azassist.core.hotkey.base import HotkeyListener, ReleaseReport, mac_keycode
+from azassist.core.hotkey.base import HotkeyListener, ReleaseReport, mac_keycode, stop_hook_thread
 from azassist.core.hotkey.edges import KeyEdges
 
 log = logging.getLogger(__name__)
@@ -124,17 +124,8 @@ class MacEventTapBackend:
             listener.unavailable("The global key stopped listening: macOS ended the event tap.")
 
     def stop(self) -> None:
-        self._stopping.set()
-        if self._api is not None:
-            try:
-                self._api.stop()
-            except Exception:
-                log.debug("stopping the event tap failed", exc_info=True)
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-            if self._thread.is_alive():
-                log.warning("macOS key listener did not stop in time")
-            self._thread = None
+        stop_hook_thread(self._stopping, self._api, self._thread, "macOS event tap")
+        self._thread = None
         self._api = None
 
 

@@ -17,7 +17,7 @@ import threading
 from collections.abc import Callable
 from typing import Any, Protocol
 
-from azassist.core.hotkey.base import HotkeyListener, ReleaseReport, windows_vk
+from azassist.core.hotkey.base import HotkeyListener, ReleaseReport, stop_hook_thread, windows_vk
 from azassist.core.hotkey.edges import KeyEdges
 
 log = logging.getLogger(__name__)
@@ -87,17 +87,8 @@ class WindowsHookBackend:
             listener.unavailable("The global key stopped listening: Windows ended the keyboard hook.")
 
     def stop(self) -> None:
-        self._stopping.set()
-        if self._api is not None:
-            try:
-                self._api.stop()
-            except Exception:
-                log.debug("stopping the keyboard hook failed", exc_info=True)
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-            if self._thread.is_alive():
-                log.warning("Windows key listener did not stop in time")
-            self._thread = None
+        stop_hook_thread(self._stopping, self._api, self._thread, "Windows keyboard hook")
+        self._thread = None
         self._api = None
 
 

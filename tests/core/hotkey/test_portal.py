@@ -5,12 +5,7 @@ own D-Bus thread, and the controller on a real asyncio loop with the fake engine
 from __future__ import annotations
 
 import asyncio
-import os
-import shutil
-import subprocess
-import sys
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -18,79 +13,36 @@ import pytest
 
 from azassist.core.hotkey import Cue, Feedback, HotkeyController
 from azassist.core.hotkey.portal import PortalShortcutsBackend, preferred_trigger, request_path
+from tests.core.hotkey.dbus_fakes import Bus, FakeService, private_bus, service_factory
 from tests.core.hotkey.fakes import FakeTarget
 from tests.support.waiting import until
 
 REPO = Path(__file__).resolve().parents[3]
 
 
-@dataclass
-class Bus:
-    address: str
-    proc: subprocess.Popen[bytes]
-
-
 @pytest.fixture
 def bus() -> Iterator[Bus]:
-    """A private session bus: nothing on it but what the test starts."""
-    if not shutil.which("dbus-daemon"):
-        pytest.fail("dbus-daemon is not installed: run 'make test' (it installs it)")
-    proc = subprocess.Popen(
-        ["dbus-daemon", "--session", "--nofork", "--print-address=1", "--nopidfile"],
-        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
-    )
-    assert proc.stdout is not None
-    address = proc.stdout.readline().decode().strip()
-    assert address, "dbus-daemon printed no address"
-    try:
-        yield Bus(address, proc)
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
+    with private_bus() as bus:
+        yield bus
 
 
-class Portal:
-    """The fake portal's process and a control connection to it."""
+class Portal(FakeService):
+    """The fake portal (tests/core/hotkey/fake_portal.py)."""
 
-    def __init__(self, bus: Bus, mode: str) -> None:
-        from jeepney.io.blocking import open_dbus_connection
-
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "tests.core.hotkey.fake_portal", bus.address, mode],
-            cwd=REPO, env={**os.environ, "PYTHONPATH": str(REPO)}, stdout=subprocess.PIPE, text=True,
-        )
-        assert self.proc.stdout is not None
-        assert self.proc.stdout.readline().strip() == "ready", "the fake portal did not start"
-        self.conn = open_dbus_connection(bus=bus.address)
-
-    def call(self, member: str) -> Any:
-        from jeepney import DBusAddress, new_method_call
-
-        address = DBusAddress("/org/freedesktop/portal/desktop", "org.freedesktop.portal.Desktop", "org.azassist.FakePortal")
-        reply = self.conn.send_and_get_reply(new_method_call(address, member), timeout=10)
-        return reply.body
+    MODULE = "tests.core.hotkey.fake_portal"
+    PATH = "/org/freedesktop/portal/desktop"
+    INTERFACE = "org.azassist.FakePortal"
+    NAME = "org.freedesktop.portal.Desktop"
 
     def calls(self) -> list[str]:
         """What the backend asked of the portal (the test's own control calls left out)."""
         return [call for call in self.call("Calls")[0] if not call.startswith("control.")]
 
-    def close(self) -> None:
-        self.conn.close()
-        self.proc.kill()
-        self.proc.wait(timeout=10)
-
 
 @pytest.fixture
 def portal_factory(bus: Bus) -> Iterator[Any]:
-    started: list[Portal] = []
-
-    def start(mode: str = "normal") -> Portal:
-        started.append(Portal(bus, mode))
-        return started[-1]
-
-    yield start
-    for portal in started:
-        portal.close()
+    with service_factory(Portal, bus.address) as start:
+        yield start
 
 
 def make_controller(

@@ -6,9 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import shutil
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -17,6 +14,7 @@ import pytest
 
 from azassist.core.hotkey import Cue, Feedback, HotkeyController
 from azassist.core.hotkey.session_watch import LOCK, SLEEP, SessionWatch
+from tests.core.hotkey.dbus_fakes import FakeService, private_bus, service_factory
 from tests.core.hotkey.fake_login1 import OTHER_SESSION, OUR_SESSION
 from tests.core.hotkey.fakes import FakeBackend, FakeTarget
 from tests.support.waiting import until
@@ -26,60 +24,24 @@ REPO = Path(__file__).resolve().parents[3]
 
 @pytest.fixture
 def bus() -> Iterator[str]:
-    """A private bus's address: nothing on it but what the test starts."""
-    if not shutil.which("dbus-daemon"):
-        pytest.fail("dbus-daemon is not installed: run 'make test' (it installs it)")
-    proc = subprocess.Popen(
-        ["dbus-daemon", "--session", "--nofork", "--print-address=1", "--nopidfile"],
-        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
-    )
-    assert proc.stdout is not None
-    address = proc.stdout.readline().decode().strip()
-    assert address, "dbus-daemon printed no address"
-    try:
-        yield address
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
+    """A private bus's address: it stands in for both the system and the session bus."""
+    with private_bus() as bus:
+        yield bus.address
 
 
-class Login1:
-    """The fake logind/screen-saver process and a control connection to it."""
+class Login1(FakeService):
+    """The fake logind and screen savers (tests/core/hotkey/fake_login1.py)."""
 
-    def __init__(self, address: str, mode: str) -> None:
-        from jeepney.io.blocking import open_dbus_connection
-
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "tests.core.hotkey.fake_login1", address, mode],
-            cwd=REPO, env={**os.environ, "PYTHONPATH": str(REPO)}, stdout=subprocess.PIPE, text=True,
-        )
-        assert self.proc.stdout is not None
-        assert self.proc.stdout.readline().strip() == "ready", "the fake logind did not start"
-        self.conn = open_dbus_connection(bus=address)
-
-    def call(self, member: str, signature: str = "", *args: Any) -> Any:
-        from jeepney import DBusAddress, new_method_call
-
-        address = DBusAddress("/org/freedesktop/login1", "org.freedesktop.login1", "org.azassist.FakeLogin1")
-        return self.conn.send_and_get_reply(new_method_call(address, member, signature, args), timeout=10).body
-
-    def close(self) -> None:
-        self.conn.close()
-        self.proc.kill()
-        self.proc.wait(timeout=10)
+    MODULE = "tests.core.hotkey.fake_login1"
+    PATH = "/org/freedesktop/login1"
+    INTERFACE = "org.azassist.FakeLogin1"
+    NAME = "org.freedesktop.login1"
 
 
 @pytest.fixture
 def login1_factory(bus: str) -> Iterator[Any]:
-    started: list[Login1] = []
-
-    def start(mode: str = "normal") -> Login1:
-        started.append(Login1(bus, mode))
-        return started[-1]
-
-    yield start
-    for fake in started:
-        fake.close()
+    with service_factory(Login1, bus) as start:
+        yield start
 
 
 def make_watch(controller: HotkeyController, system_bus: str, session_bus: str) -> SessionWatch:
