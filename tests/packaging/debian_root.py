@@ -117,6 +117,11 @@ class DebianRoot:
         shutil.copyfile(
             "/etc/resolv.conf", target / "etc/resolv.conf"
         )  # apt inside needs DNS
+        hosts = target / "etc/hosts"
+        if not hosts.exists():
+            # debootstrap writes none (the installer does): without it "localhost" does not
+            # resolve, and a sign-in's loopback redirect server cannot start
+            hosts.write_text("127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n", encoding="utf-8")
         return cls(target)
 
     def bind(self, host_path: Path, inside: Path | None = None) -> None:
