@@ -99,8 +99,11 @@ def test_rename_appends_a_title_line_and_keeps_history(tmp_path: Path) -> None:
 
 def _in_child(tmp_path: Path, script: str, *args: object) -> list[str]:
     """Run library code in a child process whose system trash is the test's own
-    (send2trash reads XDG_DATA_HOME when imported): the real trash code, never the user's."""
-    env = {**os.environ, "XDG_DATA_HOME": str(tmp_path / "xdg")}
+    (send2trash reads XDG_DATA_HOME when imported): the real trash code, never the user's.
+    HOME too: send2trash uses the home trash only for a file on the home folder's device,
+    else the trash at the top of the file's own volume (a /tmp of its own, as in a fresh
+    Debian root, put the tests' files in /tmp/.Trash-0)."""
+    env = {**os.environ, "XDG_DATA_HOME": str(tmp_path / "xdg"), "HOME": str(tmp_path)}
     result = subprocess.run([sys.executable, "-c", script, *map(str, args)], env=env,
                             capture_output=True, text=True, timeout=60, check=True)
     return result.stdout.split()

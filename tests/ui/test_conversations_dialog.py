@@ -30,6 +30,7 @@ def _write(directory: Path, texts: list[str], started: float = 1_700_000_000.0) 
 def trash_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """The real send2trash with a trash of the test's own (it reads XDG_DATA_HOME on import)."""
     monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg"))
+    monkeypatch.setenv("HOME", str(tmp_path))  # the home trash is used for files on HOME's device only
     for name in [m for m in sys.modules if m == "send2trash" or m.startswith("send2trash.")]:
         monkeypatch.delitem(sys.modules, name)
     return tmp_path / "xdg" / "Trash" / "files"
@@ -93,6 +94,7 @@ def test_without_a_trash_delete_asks_first(qtbot: QtBot, tmp_path: Path, monkeyp
     blocker = tmp_path / "not-a-folder"
     blocker.write_text("a file where the trash folder would be")
     monkeypatch.setenv("XDG_DATA_HOME", str(blocker))  # no trash can be made there
+    monkeypatch.setenv("HOME", str(tmp_path))  # and the file is on HOME's device: that trash is the one tried
     for name in [m for m in sys.modules if m == "send2trash" or m.startswith("send2trash.")]:
         monkeypatch.delitem(sys.modules, name)
     dialog = _dialog(qtbot, conversations)
