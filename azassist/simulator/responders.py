@@ -11,15 +11,17 @@ transcript the next utterance should get.
 
 from __future__ import annotations
 
+import json
 import re
 from collections import deque
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
 import numpy as np
 
-from .protocol import ConversationItem
+from .protocol import ConversationItem, JsonDict
+from .tools import ToolCall, call_for, last_tool_output, tool_names
 from .vad import SAMPLE_RATE
 
 AudioPart = str | np.ndarray
@@ -46,6 +48,7 @@ class Reply:
     failure: ErrorSpec | None = None  # response.created, then response.done status=failed
     delay_s: float = 0.0  # wait before the first output (a slow model)
     stall: bool = False  # never produce output; only a cancel ends it
+    tool_calls: tuple[ToolCall, ...] = ()  # call these functions instead of speaking
 
     def audio_parts(self) -> list[AudioPart]:
         if self.audio is None:
@@ -73,6 +76,12 @@ class Turn:
     modalities: tuple[str, ...]
     voice: str
     metadata: dict[str, str] | None = None
+    tools: tuple[JsonDict, ...] = ()  # the functions the session declared
+
+    @property
+    def tool_output(self) -> ConversationItem | None:
+        """The tool result this response follows up on, if it is one."""
+        return last_tool_output(self.conversation)
 
     @property
     def last_user_item(self) -> ConversationItem | None:
@@ -126,7 +135,7 @@ class ScriptedResponder(Responder):
 
     def __init__(self, default_reply: str = "OK.") -> None:
         self.default_reply = default_reply
-        self._replies: deque[Reply] = deque()
+        self._replies: deque[Reply | Callable[[Turn], Reply]] = deque()
         self._transcripts: deque[str] = deque()
         self.turns: list[Turn] = []
 
@@ -156,6 +165,18 @@ class ScriptedResponder(Responder):
         """Let the next response start, then end it with ``status: failed``."""
         self._replies.append(Reply(failure=ErrorSpec(code, message, type)))
 
+    def queue_tool_call(
+        self, name: str, arguments: Mapping[str, object] | str | None = None, *, then: str | None = "{output}"
+    ) -> ToolCall:
+        """The next reply calls ``name``; ``then`` (with ``{output}`` standing for what the
+        tool returned) is the reply to the follow-up after the tool ran; None queues none."""
+        call = ToolCall.of(name, arguments)
+        self._replies.append(Reply(tool_calls=(call,)))
+        if then is not None:
+            template = then
+            self._replies.append(lambda turn: Reply(template.format(output=_output_text(turn))))
+        return call
+
     def queue_transcript(self, text: str) -> None:
         """The transcript the next committed user utterance gets."""
         self._transcripts.append(text)
@@ -172,7 +193,8 @@ class ScriptedResponder(Responder):
     async def respond(self, turn: Turn) -> Reply:
         self.turns.append(turn)
         if self._replies:
-            return self._replies.popleft()
+            reply = self._replies.popleft()
+            return reply(turn) if callable(reply) else reply
         return Reply(self.default_reply)
 
 
@@ -195,11 +217,18 @@ _DEMO_ANSWERS: tuple[tuple[str, str], ...] = (
 
 
 class DemoResponder(Responder):
-    """A small offline persona for someone trying the app before they have Azure."""
+    """A small offline persona for someone trying the app before they have Azure.
+
+    With the app's tools switched on it calls them the way a real model would: the time
+    from the clock tool, a reminder through the timer tool, and it reads back their results.
+    """
 
     name = "demo"
 
     async def respond(self, turn: Turn) -> Reply:
+        output = turn.tool_output
+        if output is not None:
+            return Reply(_spoken_tool_result(output, turn.conversation))
         item = turn.last_user_item
         if item is None:
             return Reply("Hi! I'm the offline demo. Say something or type a message.")
@@ -209,7 +238,11 @@ class DemoResponder(Responder):
                 f"I heard you speak for {seconds}. I'm the offline demo, so I can't understand "
                 "words, but your microphone works. Type hello or help to try me."
             )
-        return Reply(self.answer(_typed_text(item)))
+        text = _typed_text(item)
+        call = demo_tool_call(text, tool_names(turn.tools))
+        if call is not None:
+            return Reply(tool_calls=(call,))
+        return Reply(self.answer(text))
 
     @staticmethod
     def answer(text: str) -> str:
@@ -220,6 +253,59 @@ class DemoResponder(Responder):
                     return f"It is {datetime.now():%H:%M} here."
                 return answer
         return f"You said: {text}. In the demo I only know a few things: try hello, time or help."
+
+
+# The demo knows the names of azassist's built-in tools (azassist.core.tools.builtin).
+_CLOCK_TOOL, _TIMER_TOOL = "get_current_time", "set_timer"
+_DEMO_ZONES = {
+    "tokyo": "Asia/Tokyo", "london": "Europe/London", "paris": "Europe/Paris", "berlin": "Europe/Berlin",
+    "new york": "America/New_York", "sydney": "Australia/Sydney", "los angeles": "America/Los_Angeles",
+}
+_NUMBER_WORDS = {
+    "a": 1, "an": 1, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8,
+    "nine": 9, "ten": 10, "fifteen": 15, "twenty": 20, "thirty": 30, "forty": 40, "sixty": 60,
+}
+_IN_DURATION = re.compile(r"\b(?:in|for)\s+(\d+|[a-z]+)\s+(second|minute|hour)s?\b")
+
+
+def demo_tool_call(text: str, available: set[str]) -> ToolCall | None:
+    """The tool call a real model would make for ``text``, among the tools declared."""
+    lowered = text.lower()
+    if _TIMER_TOOL in available and re.search(r"\b(remind|timer|alarm)\b", lowered):
+        match = _IN_DURATION.search(lowered)
+        amount = None
+        if match:
+            word = match.group(1)
+            amount = int(word) if word.isdigit() else _NUMBER_WORDS.get(word)
+        if match and amount:
+            seconds = amount * {"second": 1, "minute": 60, "hour": 3600}[match.group(2)]
+            about = re.search(r"\bto\s+(.+?)[.?!]*$", lowered[match.end() :]) or re.search(
+                r"\bremind me to\s+(.+?)\s+(?:in|for)\b", lowered
+            )
+            label = about.group(1).strip() if about else "your reminder"
+            return ToolCall.of(_TIMER_TOOL, {"seconds": seconds, "label": label})
+    if _CLOCK_TOOL in available and re.search(r"\b(time|date|day is it)\b", lowered):
+        zone = next((z for place, z in _DEMO_ZONES.items() if place in lowered), None)
+        return ToolCall.of(_CLOCK_TOOL, {"timezone": zone} if zone else {})
+    return None
+
+
+def _output_text(turn: Turn) -> str:
+    output = turn.tool_output
+    return output.output or "" if output is not None else ""
+
+
+def _spoken_tool_result(output: ConversationItem, conversation: tuple[ConversationItem, ...]) -> str:
+    """What the demo says after a tool ran: built-in tools answer in a sentence; anything
+    else (an MCP server's JSON) is read out as the tool's answer."""
+    text = (output.output or "").strip()
+    call = call_for(output, conversation)
+    name = call.name if call is not None else "the tool"
+    try:
+        json.loads(text)
+    except ValueError:
+        return text or f"{name} returned nothing."
+    return f"{name} answered: {text}"
 
 
 def _typed_text(item: ConversationItem) -> str:
@@ -255,6 +341,7 @@ __all__ = [
     "Reply",
     "Responder",
     "ScriptedResponder",
+    "ToolCall",
     "Turn",
     "UserAudio",
     "make_responder",

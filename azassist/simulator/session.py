@@ -63,6 +63,7 @@ from .protocol import (
     unknown_parameter,
 )
 from .responders import ErrorSpec, Reply, Responder, Turn, UserAudio
+from .tools import call_events, call_item, unknown_call_id
 from .vad import SAMPLE_RATE, EnergyVad, SpeechStarted
 from .validation import EventValidator
 from .wire import WireEvent, WireLog
@@ -100,6 +101,7 @@ class ActiveResponse:
     sent_text: str = ""
     sent_audio: list[np.ndarray] = field(default_factory=list)
     streams_done: bool = False
+    function_calls: list[ConversationItem] = field(default_factory=list)  # output items after the message
 
     @property
     def audio_out(self) -> bool:
@@ -712,6 +714,12 @@ class RealtimeConnection:
                     param="previous_item_id",
                 )
             index = found + 1
+        if item.type == "function_call_output" and unknown_call_id(item.call_id or "", self.items):
+            raise ProtocolError(
+                f"Tool call ID '{item.call_id}' not found in conversation.",
+                code="invalid_value",
+                param="item.call_id",
+            )
         self.items.insert(index, item)
         if item.type == "message" and item.role == "assistant":
             self.history_loaded = True
@@ -849,7 +857,7 @@ class RealtimeConnection:
         error = self._faults.take_response_error()
         reply: Reply | None = None
         if error is None:
-            turn = Turn(instructions, tuple(conversation), modalities, voice, metadata)
+            turn = Turn(instructions, tuple(conversation), modalities, voice, metadata, self.config.tools)
             try:
                 reply = await self._responder.respond(turn)
             except Exception:
@@ -938,6 +946,10 @@ class RealtimeConnection:
                     },
                 )
                 return
+            if reply.tool_calls:
+                await self._stream_function_calls(response, reply)
+                self._finish_response(response, "completed")
+                return
             audio: np.ndarray | None = None
             spans: list[tuple[int, int]] = []
             if response.audio_out:
@@ -960,6 +972,20 @@ class RealtimeConnection:
                     "failed",
                     {"type": "failed", "error": {"type": "server_error", "code": "server_error"}},
                 )
+
+    async def _stream_function_calls(self, response: ActiveResponse, reply: Reply) -> None:
+        """The reply's function calls, one output item each (see ``tools.py``)."""
+        for index, call in enumerate(reply.tool_calls):
+            item = call_item(call)
+            previous = self.items[-1].id if self.items else None
+            if not response.out_of_band:
+                self.items.append(item)
+            response.function_calls.append(item)
+            for event in call_events(
+                response.id, item, call.arguments, index, previous, self.dialect, in_conversation=not response.out_of_band
+            ):
+                self.send(event)
+            await asyncio.sleep(0)
 
     def _open_output_item(self, response: ActiveResponse) -> None:
         item = ConversationItem(
@@ -1123,10 +1149,11 @@ class RealtimeConnection:
                     }
                 )
             output = [rendered]
+        output += [call.render(self.dialect) for call in response.function_calls]
         usage = estimate_usage(
             input_text=response.input_text,
             input_audio_s=response.input_audio_s,
-            output_text=response.sent_text,
+            output_text=response.sent_text + "".join(call.arguments or "" for call in response.function_calls),
             output_audio_s=len(response.sent_audio_samples) / SAMPLE_RATE,
             dialect=self.dialect,
         )

@@ -102,6 +102,7 @@ async def start_conversation(
     mic_pace: float = 0.0,
     speaker_pace: float = 0.0,
     turn_detection: Literal["realtime_llm", "manual"] = "realtime_llm",
+    tools: list[Any] | None = None,
 ) -> Conversation:
     session: AgentSession[None] = AgentSession(
         llm=model,
@@ -127,7 +128,7 @@ async def start_conversation(
     session.on("error", conversation.errors.append)
     session.on("user_input_transcribed", conversation.user_transcripts.append)
     session.on("agent_state_changed", lambda ev: conversation.agent_states.append(ev.new_state))
-    await session.start(Agent(instructions="Answer briefly."))
+    await session.start(Agent(instructions="Answer briefly.", tools=tools or []))
     return conversation
 
 
