@@ -25,7 +25,7 @@ from .screen import WatchedScreen
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="fewer repetitions, shorter durations (about 5 minutes)")
-    parser.add_argument("--only", metavar="N,M", help="run only these figures (1-10)")
+    parser.add_argument("--only", metavar="N,M", help=f"run only these figures (1-{max(FIGURES)})")
     parser.add_argument("--build-bundle", action="store_true", help="build dist/azassist first (figure 9)")
     parser.add_argument("--stem", help="results file name (default: latest for a full run, else partial)")
     args = parser.parse_args(argv)
@@ -35,7 +35,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         parser.error("--only takes figure numbers, e.g. --only 1,2,5")
     unknown = [n for n in args.figures if n not in FIGURES]
     if unknown:
-        parser.error(f"no figure {unknown[0]}: figures are 1-10")
+        parser.error(f"no figure {unknown[0]}: figures are 1-{max(FIGURES)}")
     if args.stem is None:
         args.stem = "latest" if not args.quick and args.figures == sorted(FIGURES) else "partial"
     return args

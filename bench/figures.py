@@ -17,6 +17,7 @@ import numpy as np
 
 from azassist.simulator import LocalRealtimeServer
 
+from .hands_free import figure_11, figure_12, figure_13, figure_14
 from .harness import (
     API_KEY,
     DEPLOYMENT,
@@ -520,3 +521,4 @@ FIGURES: dict[int, Callable[[Run], object]] = {
     6: figure_6, 7: figure_7, 8: figure_8, 9: figure_9, 10: figure_10,
 }
 NEEDS_SCREEN = {4, 5, 6, 7, 9, 10}
+FIGURES.update({11: figure_11, 12: figure_12, 13: figure_13, 14: figure_14})  # issue 23: hands-free in a room
