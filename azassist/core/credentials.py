@@ -97,39 +97,43 @@ class CredentialStore:
             return "none available"
 
     def get_api_key(self, host: str) -> Secret | None:
-        if host in self._memory:
-            return self._memory[host]
+        return self.get_secret(host, "your API key")
+
+    def get_secret(self, account: str, what: str) -> Secret | None:
+        """Any secret of this service (``what`` names it in an error: "your API key")."""
+        if account in self._memory:
+            return self._memory[account]
         try:
-            value = self._backend().get_password(self.service, host)
-        except keyring.errors.KeyringError as exc:
-            raise _plain_words(exc, "read your API key") from exc
-        except Exception as exc:  # D-Bus errors surface as many types
-            raise _plain_words(exc, "read your API key") from exc
+            value = self._backend().get_password(self.service, account)
+        except Exception as exc:  # KeyringError, and D-Bus errors surface as many types
+            raise _plain_words(exc, f"read {what}") from exc
         return Secret(value) if value else None
 
     def set_api_key(self, host: str, key: Secret) -> None:
         """Store in the keyring; on failure raise, leaving the choice of memory to the caller."""
         if not key:
             raise CredentialError("The API key is empty.")
+        self.set_secret(host, key, "your API key")
+
+    def set_secret(self, account: str, value: Secret, what: str) -> None:
         try:
-            self._backend().set_password(self.service, host, key.reveal())
-        except keyring.errors.KeyringError as exc:
-            raise _plain_words(exc, "save your API key") from exc
+            self._backend().set_password(self.service, account, value.reveal())
         except Exception as exc:
-            raise _plain_words(exc, "save your API key") from exc
-        self._memory.pop(host, None)
+            raise _plain_words(exc, f"save {what}") from exc
+        self._memory.pop(account, None)
 
     def use_for_this_run(self, host: str, key: Secret) -> None:
         """Keep the key in memory only; it is gone when the app exits."""
         self._memory[host] = key
 
     def delete_api_key(self, host: str) -> None:
-        self._memory.pop(host, None)
+        self.delete_secret(host, "your API key")
+
+    def delete_secret(self, account: str, what: str) -> None:
+        self._memory.pop(account, None)
         try:
-            self._backend().delete_password(self.service, host)
+            self._backend().delete_password(self.service, account)
         except keyring.errors.PasswordDeleteError:
             pass  # nothing stored: already the wanted outcome
-        except keyring.errors.KeyringError as exc:
-            raise _plain_words(exc, "remove your API key") from exc
         except Exception as exc:
-            raise _plain_words(exc, "remove your API key") from exc
+            raise _plain_words(exc, f"remove {what}") from exc

@@ -13,6 +13,7 @@ from typing import Literal
 
 # The state words are part of this stream; they live apart so the window can load them alone.
 from azassist.core.states import Activity, ConnectionState, ErrorKind
+from azassist.core.tools.policy import ReminderDue, ToolActivity, ToolServerStatus
 
 
 def _now() -> float:
@@ -131,6 +132,7 @@ class Capability:
 
 EngineEvent = (
     StateChanged | UserTranscript | AssistantText | Levels | TurnLatency | Usage | Notice | Warning | Error | Capability
+    | ToolActivity | ReminderDue | ToolServerStatus
 )
 
 

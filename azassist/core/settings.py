@@ -24,6 +24,7 @@ from urllib.parse import urlparse
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from azassist.core.pricing import DEFAULT_PRICE_TABLE, PRICES_AS_OF, parse_price_table
+from azassist.core.tools.mcp_config import McpServerSettings
 
 log = logging.getLogger(__name__)
 
@@ -449,6 +450,42 @@ class HistorySettings(_Group):
         return value
 
 
+class ToolsSettings(_Group):
+    """What the assistant may do besides talking (issue 21). Calls that read private data or
+    change something ask first; the MCP servers are edited in their own list on this pane."""
+
+    clock: bool = Field(
+        True, title="Date, time and time zones", description="The assistant can look at the clock, here or anywhere",
+        json_schema_extra=_apply("reconnect"),
+    )
+    timers: bool = Field(
+        True, title="Timers and reminders",
+        description="Set, list and cancel; when one goes off you get a notification and the assistant says it",
+        json_schema_extra=_apply("reconnect"),
+    )
+    clipboard: bool = Field(
+        True, title="Clipboard", description="Read what you copied and copy text for you (asks first)",
+        json_schema_extra=_apply("reconnect"),
+    )
+    open_url: bool = Field(
+        True, title="Open web addresses", description="Open a page in your browser (asks first)",
+        json_schema_extra=_apply("reconnect"),
+    )
+    mcp_servers: list[McpServerSettings] = Field(
+        default_factory=list, title="MCP servers", description="Programs and web services that give the assistant more tools",
+        json_schema_extra=_apply("reconnect", widget="custom"),
+    )
+
+    @field_validator("mcp_servers")
+    @classmethod
+    def _unique_names(cls, value: list[McpServerSettings]) -> list[McpServerSettings]:
+        names = [s.name.lower() for s in value]
+        duplicate = next((n for n in names if names.count(n) > 1), None)
+        if duplicate is not None:
+            raise ValueError(f"two MCP servers are called '{duplicate}'; give each its own name")
+        return value
+
+
 class Settings(BaseModel):
     """Everything the user can set. Secrets are never part of it (they live in the keyring)."""
 
@@ -462,9 +499,10 @@ class Settings(BaseModel):
     audio: AudioSettings = Field(default_factory=AudioSettings, title="Audio")
     ui: UiSettings = Field(default_factory=UiSettings, title="Interface")
     history: HistorySettings = Field(default_factory=HistorySettings, title="Conversations")
+    tools: ToolsSettings = Field(default_factory=ToolsSettings, title="Tools")
 
 
-GROUPS: tuple[str, ...] = ("connection", "voice", "model", "turn_detection", "audio", "ui", "history")
+GROUPS: tuple[str, ...] = ("connection", "voice", "model", "turn_detection", "audio", "ui", "history", "tools")
 
 
 def describe_error(error: ValidationError) -> list[str]:

@@ -125,12 +125,60 @@ class TurnRecord:
 
 
 @dataclass(frozen=True)
+class ToolRecord:
+    """A finished tool call, saved as its own line (``type: tool``) between the turns: readers
+    that know only turns skip it, and the turns' roles stay user and assistant."""
+
+    call_id: str
+    tool: str
+    arguments: str
+    status: str  # done, refused or failed
+    result: str = ""
+    duration_s: float | None = None
+    server: str | None = None
+    ended_at: float = field(default_factory=time.time)
+    after_turns: int = 0  # how many turns came before it (set when read)
+
+    def to_json(self) -> dict[str, Any]:
+        data = asdict(self)
+        data.pop("after_turns")
+        data["type"] = "tool"
+        for key in ("arguments", "result"):
+            data[key] = redact(str(data[key]))
+        return {key: value for key, value in data.items() if value is not None}
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any], after_turns: int) -> ToolRecord:
+        duration = data.get("duration_s")
+        return cls(
+            call_id=str(data.get("call_id", "")),
+            tool=str(data.get("tool", "")),
+            arguments=str(data.get("arguments", "")),
+            status=str(data.get("status", "done")),
+            result=str(data.get("result", "")),
+            duration_s=float(duration) if isinstance(duration, (int, float)) else None,
+            server=data.get("server") if isinstance(data.get("server"), str) else None,
+            ended_at=float(data.get("ended_at", 0.0) or 0.0),
+            after_turns=after_turns,
+        )
+
+    def summary(self) -> str:
+        """The compact row: 'set_timer(seconds=600) → Timer set… · 0.01 s'."""
+        name = f"{self.server} › {self.tool}" if self.server else self.tool
+        outcome = {"refused": "refused", "failed": "failed"}.get(self.status, "")
+        result = f"{outcome}: {self.result}" if outcome else self.result
+        took = f" · {self.duration_s:.2f} s" if self.duration_s is not None else ""
+        return f"{name}({self.arguments}) → {result}{took}"
+
+
+@dataclass(frozen=True)
 class Conversation:
     path: Path
     header: dict[str, Any]
     turns: list[TurnRecord]
     custom_title: str = ""  # the last ``title`` line: a rename appends one, history stays as it was
     resumed_at: tuple[int, ...] = ()  # turn counts at each ``resumed`` marker: where a session continued it
+    tools: tuple[ToolRecord, ...] = ()  # tool calls, each knowing how many turns preceded it
 
     @property
     def started_at(self) -> float:
@@ -236,6 +284,9 @@ class ConversationWriter:
     def append(self, turn: TurnRecord) -> None:
         self._write(turn.to_json())
 
+    def append_tool(self, record: ToolRecord) -> None:
+        self._write(record.to_json())
+
     def append_usage(self, turn_id: str, usage: TurnUsage) -> None:
         """Token usage that arrived after its turn was saved (e.g. a cut-off reply)."""
         self._write({"type": "usage", "turn_id": turn_id, **asdict(usage)})
@@ -277,6 +328,7 @@ def read_conversation(path: Path) -> Conversation:
     turns: list[TurnRecord] = []
     late_usage: dict[str, TurnUsage] = {}
     resumed: list[int] = []
+    tools: list[ToolRecord] = []
     custom_title = ""
     with path.open(encoding="utf-8", errors="replace") as handle:
         for number, raw_line in enumerate(handle, start=1):
@@ -294,6 +346,8 @@ def read_conversation(path: Path) -> Conversation:
                 header = record
             elif record.get("type") == "turn":
                 turns.append(TurnRecord.from_json(record))
+            elif record.get("type") == "tool":
+                tools.append(ToolRecord.from_json(record, len(turns)))
             elif record.get("type") == "resumed":
                 resumed.append(len(turns))
             elif record.get("type") == "usage":
@@ -306,7 +360,7 @@ def read_conversation(path: Path) -> Conversation:
         replace(turn, usage=late_usage[turn.id]) if turn.usage is None and turn.id in late_usage else turn
         for turn in turns
     ]
-    return Conversation(path, header, turns, custom_title, resumed_at=tuple(resumed))
+    return Conversation(path, header, turns, custom_title, resumed_at=tuple(resumed), tools=tuple(tools))
 
 
 def list_conversations(directory: Path) -> list[ConversationSummary]:
@@ -371,7 +425,8 @@ def export_markdown(conversation: Conversation, prices: PriceBook | None = None)
                 value = value.get("mode", "")
             lines.append(f"- **{key.replace('_', ' ')}**: {value}")
     lines.append("")
-    for turn in conversation.turns:
+    for number, turn in enumerate(conversation.turns):
+        lines += [f"> 🔧 {record.summary()}\n" for record in conversation.tools if record.after_turns == number]
         who = "You" if turn.role == "user" else "Assistant"
         mark = " *(interrupted)*" if turn.interrupted else ""
         lines.append(f"**{who}** ({_clock(turn.started_at or turn.ended_at)}){mark}:")
@@ -382,6 +437,8 @@ def export_markdown(conversation: Conversation, prices: PriceBook | None = None)
             cost = prices.cost(turn.usage, deployment)
             lines.append(f"*Tokens: {usage_line(turn.usage)}" + (f" · ≈ {cost.label}*" if cost else "*"))
             lines.append("")
+    late = len(conversation.turns)
+    lines += [f"> 🔧 {record.summary()}\n" for record in conversation.tools if record.after_turns >= late]
     usage = conversation.usage
     if usage.input_tokens or usage.output_tokens:
         cost = prices.cost(usage, deployment)
@@ -410,6 +467,7 @@ def export_json(conversation: Conversation, prices: PriceBook | None = None) -> 
         "title": conversation.title,
         "settings": conversation.header.get("settings", {}),
         "turns": turns,
+        "tools": [{**record.to_json(), "after_turns": record.after_turns} for record in conversation.tools],
         "usage": asdict(conversation.usage),
     }
     total = prices.cost(conversation.usage, deployment)

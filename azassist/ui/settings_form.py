@@ -621,7 +621,8 @@ class SettingsForm(QWidget):
         self._advanced_rows: list[FieldRow] = []
         self._advanced_toggle: QToolButton | None = None
         devices = list_devices or (lambda _kind: [])
-        specs = field_specs(group)
+        # a "custom" field has a pane of its own (e.g. Tools › MCP servers, ui/tools_pane.py)
+        specs = [spec for spec in field_specs(group) if spec.extra.get("widget") != "custom"]
         for spec in specs:
             if not spec.extra.get("advanced"):
                 self._add_row(spec, devices)

@@ -85,7 +85,11 @@ from azassist.core.settings import (
     check_endpoint,
     field_apply_mode,
 )
-from azassist.core.transcript import Conversation, ConversationWriter, TurnRecord, TurnUsage, read_conversation
+from azassist.core.tools.builtin import Clipboard, ToolEnv, open_in_browser
+from azassist.core.tools.policy import Confirmer, ReminderDue, ToolActivity, refuse_everything
+from azassist.core.tools.timers import Timer, TimerBook
+from azassist.core.tools.toolbox import Toolbox, ToolEvent
+from azassist.core.transcript import Conversation, ConversationWriter, ToolRecord, TurnRecord, TurnUsage, read_conversation
 
 log = logging.getLogger(__name__)
 
@@ -156,6 +160,7 @@ class _Reply:
     text: str = ""
     speech: Any = None  # the LiveKit SpeechHandle playing it
     finished: bool = False
+    tool_calls: int = 0  # a response that only called tools has no words: no turn of its own
 
 
 @dataclass
@@ -199,6 +204,9 @@ class Engine:
         conversations_dir: Path | None = None,
         max_session_duration: float | None = None,
         min_push_to_talk_seconds: float = MIN_PUSH_TO_TALK_SECONDS,
+        confirm_tool: Confirmer = refuse_everything,
+        clipboard: Clipboard | None = None,
+        open_url: Callable[[str], bool] = open_in_browser,
     ) -> None:
         self.settings = settings
         self.keys = keys
@@ -242,6 +250,14 @@ class Engine:
         self._total_output_tokens = 0
         self.turns: list[TurnRecord] = []  # the finished turns of this conversation, in order
         self._resumed: _Resumed | None = None  # set by continue_conversation()
+
+        # tools (issue 21): the toolbox and the timers outlive connections; ``confirm_tool``
+        # is the front end's way of asking the user (the window's dialog, talk's --allow-tools)
+        self.timers = TimerBook(on_due=self._on_timer_due)
+        self.toolbox = Toolbox(
+            ToolEnv(self.timers, clipboard, open_url), report=self._on_tool_event, confirm=confirm_tool
+        )
+        self.tool_calls: list[ToolRecord] = []  # the finished tool calls of this conversation
 
     # --- the Protocol: state and subscriptions -------------------------------------------
 
@@ -523,7 +539,9 @@ class Engine:
             aec_warmup_duration=None,
             user_away_timeout=None,
         )
-        agent = Agent(instructions=self._instructions(), chat_ctx=self._history.copy())
+        agent = Agent(
+            instructions=self._instructions(), chat_ctx=self._history.copy(), tools=self.toolbox.tools_for(settings.tools)
+        )
         # what LiveKit will send as history items (it skips empty messages)
         monitor.watch_items([i.id for i in self._history.items if isinstance(i, llm.ChatMessage) and i.text_content])
         meter = MeteredInput(audio.input) if audio.input is not None else None
@@ -731,6 +749,8 @@ class Engine:
             self._speeches.remove(handle)
         reply = self._reply
         if live is self._live and reply is not None and reply.speech is handle and not reply.finished:
+            if self._drop_tool_only(reply):
+                return
             # LiveKit kept no message (it counted no word as heard); we showed some words, so
             # they join the history a reconnect replays, as in the conversation file.
             if reply.text:
@@ -741,10 +761,21 @@ class Engine:
         if live is not self._live or live.closing or not ev.response_id:
             return
         previous = self._reply
-        if previous is not None and not previous.finished and previous.turn_id != ev.response_id:
+        ended = previous is not None and not previous.finished and previous.turn_id != ev.response_id
+        if previous is not None and ended and not self._drop_tool_only(previous):
             self._finish_reply(previous, previous.text, interrupted=True)
         speech = next((s for s in reversed(self._speeches) if not s.done()), None)
         self._reply = _Reply(turn_id=ev.response_id, speech=speech)
+
+    def _drop_tool_only(self, reply: _Reply) -> bool:
+        """A response that called tools and said nothing ends without a turn: its calls have
+        their own rows, and the follow-up response carries the words."""
+        if reply.text or not reply.tool_calls:
+            return False
+        reply.finished = True
+        if self._reply is reply:
+            self._reply = None
+        return True
 
     def _current_reply(self) -> _Reply:
         if self._reply is None:
@@ -1026,7 +1057,8 @@ class Engine:
         await self._connect(reconnecting=True)
 
     async def aclose(self) -> None:
-        """Disconnect and close the conversation file."""
+        """Disconnect, stop the timers and close the conversation file."""
+        self.timers.cancel_all()
         await self.disconnect()
         if self._writer is not None:
             self._writer.close()
@@ -1286,6 +1318,8 @@ class Engine:
             task.add_done_callback(_log_future_failure("clearing the conversation"))
 
     def _forget_conversation(self) -> None:
+        self.toolbox.permissions.forget()  # "allow for this conversation" ends with it
+        self.tool_calls = []
         if self._writer is not None:
             self._writer.close()
             self._writer = None
@@ -1384,8 +1418,11 @@ class Engine:
                 continue
             self._emit(Levels(*reading))
 
-    def _record(self, turn: TurnRecord) -> None:
-        self.turns.append(turn)
+    def _record(self, turn: TurnRecord | ToolRecord) -> None:
+        if isinstance(turn, TurnRecord):
+            self.turns.append(turn)
+        else:
+            self.tool_calls.append(turn)
         if self._conversations_dir is None:
             return
         try:
@@ -1394,11 +1431,43 @@ class Engine:
             elif self._writer is None:
                 self._writer = ConversationWriter(self._conversations_dir, conversation_header(self.settings))
                 self._conversation_path = self._writer.path
-            self._writer.append(turn)
+            if isinstance(turn, TurnRecord):
+                self._writer.append(turn)
+            else:
+                self._writer.append_tool(turn)
         except OSError as exc:
             self._emit(
                 Error(ErrorKind.INTERNAL, f"The conversation could not be saved: {exc.strerror or exc}", describe_chain(exc))
             )
+
+    # --- tools ----------------------------------------------------------------------------
+
+    def _on_tool_event(self, event: ToolEvent) -> None:
+        """A tool call's progress, an MCP server's state, a reminder: to the listeners; a
+        finished call is saved in the conversation file as its own row."""
+        self._emit(event)
+        reply = self._reply
+        if isinstance(event, ToolActivity) and event.status in ("asking", "running") and reply is not None and not reply.finished:
+            reply.tool_calls += 1
+        if isinstance(event, ToolActivity) and event.finished:
+            self._record(
+                ToolRecord(event.call_id, event.tool, event.arguments, event.status, event.result, event.duration_s, event.server)
+            )
+
+    def _on_timer_due(self, timer: Timer) -> None:
+        """The tray says it; a connected assistant says it too (a reply of its own)."""
+        self._emit(ReminderDue(timer.label, f"Reminder: {timer.label}"))
+        live = self._live
+        if live is None or not live.started or live.closing or self._connection is not ConnectionState.CONNECTED:
+            return
+        try:
+            live.session.generate_reply(
+                instructions=f"A timer the user set has just gone off: '{timer.label}'. Tell them so in one short sentence."
+            )
+        except RuntimeError:
+            log.debug("the reminder could not be spoken", exc_info=True)
+            return
+        live.monitor.expect_reply()
 
     def _append_usage(self, turn_id: str, usage: TurnUsage) -> None:
         if self._writer is None:
