@@ -113,6 +113,11 @@ def build_parser() -> argparse.ArgumentParser:
     talk.add_argument("--instructions", metavar="TEXT", help="instructions for this run")
     talk.add_argument("--transcript", metavar="FILE", type=Path, help="also write the transcript here (.md, .json or text)")
     talk.add_argument(
+        "--allow-tools", action="store_true",
+        help="let tools that ask first (clipboard, opening web addresses, MCP tools that change things) run without "
+        "asking: for scripts; without it such calls are refused",
+    )
+    talk.add_argument(
         "--continue", dest="continue_file", metavar="FILE", type=Path,
         help="continue this saved conversation (.jsonl): the model is given the earlier turns as the settings say, "
         "new turns are appended to the same file",
@@ -329,11 +334,14 @@ async def _talk(options: TalkOptions, paths: AppPaths) -> int:
     opened: list[Any] = []
     keys = MemoryKeySource(_secret(options.demo_key)) if options.demo_key else EnvironmentKeySource(CredentialStore())
     token = os.environ.get(ENTRA_TOKEN_ENV, "").strip()
+    from azassist.core.tools.policy import ReminderDue, ToolActivity, ToolServerStatus, allow_everything, refuse_everything
+
     engine = Engine(
         options.settings,
         keys=keys,
         token_provider=StaticTokenProvider(_secret(token)) if token else _entra_provider(options.settings, paths),
         conversations_dir=paths.conversations_dir,
+        confirm_tool=allow_everything if args.allow_tools else refuse_everything,  # a terminal has no dialog
     )
     engine.audio_factory = _audio_factory(args, opened, engine.report)
 
@@ -358,6 +366,14 @@ async def _talk(options: TalkOptions, paths: AppPaths) -> int:
                 run.connected.set()
         elif isinstance(event, (Warning, Notice)):
             printer.status(f"note: {event.message}")
+        elif isinstance(event, ToolActivity) and event.finished:
+            printer.status(_tool_row(event))
+            if event.status == "refused" and not args.allow_tools:
+                printer.status("note: that tool asks first; run with --allow-tools to let it run without asking.")
+        elif isinstance(event, ToolServerStatus):
+            printer.status(f"{'' if event.ok else 'note: '}{event.message}")
+        elif isinstance(event, ReminderDue):
+            printer.status(event.message)
 
     engine.subscribe(on_event, levels=False)  # no meters in a terminal
     stop = asyncio.Event()
@@ -428,6 +444,14 @@ async def _talk(options: TalkOptions, paths: AppPaths) -> int:
             return EXIT_FAILURE
         return EXIT_CONNECTION
     return EXIT_OK
+
+
+def _tool_row(event: Any) -> str:
+    """'tool: set_timer(seconds=600) → Timer set… (0.01 s)': the transcript's compact row."""
+    name = f"{event.server} › {event.tool}" if event.server else event.tool
+    outcome = "" if event.status == "done" else f"{event.status}: "
+    took = f" ({event.duration_s:.2f} s)" if event.duration_s is not None else ""
+    return f"tool: {name}({event.arguments}) → {outcome}{event.result}{took}"
 
 
 async def _wait_while_busy(engine: Any, run: _Run, stop: asyncio.Event, reply_timeout_s: float) -> None:
