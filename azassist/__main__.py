@@ -44,6 +44,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="how much goes to the log file (default INFO)",
     )
     parser.add_argument("--demo", action="store_true", help="open the offline demo directly")
+    parser.add_argument("--connect", action="store_true", help="connect to the configured service at once")
     parser.add_argument("--selftest", action="store_true", help="same as the selftest command (options may follow)")
     parser.add_argument("command", nargs="?", default="run", choices=sorted(COMMANDS), metavar="command")
     parser.add_argument("args", nargs=argparse.REMAINDER, help=argparse.SUPPRESS)
@@ -53,7 +54,9 @@ def build_parser() -> argparse.ArgumentParser:
 # What ``build_parser().parse_args([])`` gives (a test keeps them equal). A plain start, from
 # a desktop launcher or ``make run``, skips the parser: building one looks up gettext
 # translations for its messages (~3 ms, measured) before the window's first paint.
-NO_ARGUMENTS = argparse.Namespace(config_dir=None, log_level="INFO", demo=False, selftest=False, command="run", args=[])
+NO_ARGUMENTS = argparse.Namespace(
+    config_dir=None, log_level="INFO", demo=False, connect=False, selftest=False, command="run", args=[]
+)
 
 
 def parse_arguments(argv: list[str]) -> argparse.Namespace:
@@ -108,7 +111,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     from azassist.ui.app import run_gui
 
     # it reads the settings, and starts the log, after the first paint
-    return run_gui(paths, demo=options.demo, start_logging=start_logging)
+    return run_gui(paths, demo=options.demo, start_logging=start_logging, connect=options.connect)
 
 
 if __name__ == "__main__":

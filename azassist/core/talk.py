@@ -312,6 +312,9 @@ def _audio_factory(args: argparse.Namespace, opened: list[Any], report: Any) -> 
 
 
 async def _talk(options: TalkOptions, paths: AppPaths) -> int:
+    from azassist.core.preload import load_engine
+
+    await load_engine()  # begun on its thread by main(); the local demo server started meanwhile
     from azassist.core.credentials import CredentialStore
     from azassist.core.engine import Engine, EnvironmentKeySource, MemoryKeySource, StaticTokenProvider
     from azassist.core.events import (
@@ -554,6 +557,9 @@ def main(argv: list[str], paths: AppPaths) -> int:
     except SystemExit as exc:  # argparse already printed the usage message
         return int(exc.code) if isinstance(exc.code, int) else EXIT_USAGE
     os.environ.pop("OPENAI_API_VERSION", None)  # only our settings choose the protocol
+    from azassist.core.preload import preload_engine
+
+    preload_engine()  # on its own thread, while the settings load and the options are checked
     try:
         loaded = SettingsStore(paths.settings_file).load()
         for notice in loaded.notices:

@@ -123,9 +123,12 @@ def run_gui(
     settings_result: LoadResult | None = None,
     demo: bool = False,
     start_logging: Callable[[], None] | None = None,
+    connect: bool = False,
 ) -> int:
     """Open the window and run until the user quits; returns the exit status.
 
+    ``demo`` starts the offline demo, ``connect`` connects to the configured service at once
+    (both while the window fills in: the engine's import has started on its thread by then).
     Without ``settings_result`` the settings file is read after the window's first paint.
     ``start_logging`` runs right after it too: the rotating file handler's module imports
     socket, pickle and queue (~8 ms, measured), which the first paint does not need.
@@ -156,6 +159,15 @@ def run_gui(
     from azassist.ui.event_loop import AppEventLoop
 
     load = settings_result or SettingsStore(paths.settings_file).load(raw)  # parsed once
+    if early is not None:
+        # The voice engine imports on its own thread from now on (one to two seconds of CPU)
+        # while this one builds the rest of the window; the first connect awaits it. After the
+        # first paint (the import competes for the interpreter) and the settings (they import
+        # pydantic, which the engine's import needs too). A window not painted early starts it
+        # once shown (MainWindow._schedule_warm_up, or the demo's connect, whichever is first).
+        from azassist.core.preload import preload_engine
+
+        preload_engine()
     if load.settings.ui.theme.value != hint.theme:
         apply_theme(app, load.settings.ui.theme)
 
@@ -180,6 +192,8 @@ def run_gui(
                     window.show()
             if demo:
                 window.start_demo()
+            elif connect and load.settings.connection.is_configured:
+                window.connect_engine()
             await window.wait_closed()
         finally:
             wake.stop()

@@ -186,6 +186,10 @@ class MainWindow(QMainWindow):
         self.editor.committed.connect(self._settings_committed)
         self.credentials = credentials or CredentialStore()
         self.provider = provider or EngineProvider(self.credentials, self.paths.conversations_dir)
+        from azassist.ui.tool_confirm import WindowTools
+
+        self.tools = WindowTools(self)  # asks before tool calls, gives the clipboard, shows tool rows
+        self.provider.tool_hooks.update(self.tools.engine_kwargs())
         self._last_vad_mode: TurnMode = (
             self.settings.turn_detection.mode
             if self.settings.turn_detection.mode is not TurnMode.PUSH_TO_TALK
@@ -405,8 +409,9 @@ class MainWindow(QMainWindow):
         self._schedule_warm_up()
 
     def _schedule_warm_up(self) -> None:
-        """LiveKit costs about a second to import (blocking): load it once the window is on
-        screen and filled in, so the window does not wait a second in its "Starting…" state."""
+        """Once the window is on screen and filled in: the transcript's and controls' first-use
+        work, and the voice engine's import on its own thread (azassist.core.preload) if start-up
+        has not begun it yet (one to two seconds of CPU that never runs on this thread)."""
         if not self._warmed_up and self.started and self.isVisible():
             self._warmed_up = True
             QTimer.singleShot(300, self._warm_up)
@@ -414,12 +419,9 @@ class MainWindow(QMainWindow):
     def _warm_up(self) -> None:
         self.transcript.warm_up()
         self.controls.warm_up()
-        self.statusBar().showMessage("Loading the voice engine…", 3000)
-        try:
-            import azassist.core.engine  # noqa: F401
-        except Exception:
-            log.exception("the voice engine could not be loaded")
-        self.statusBar().clearMessage()
+        from azassist.core.preload import preload_engine
+
+        preload_engine()  # a failure is reported by the first connect, which awaits it
 
     def closeEvent(self, event: QCloseEvent) -> None:
         if not self.started:  # painted, still starting: quitting needs the loop that comes next
@@ -603,6 +605,8 @@ class MainWindow(QMainWindow):
         elif isinstance(event, events.Capability):
             self.capabilities[event.setting] = event
             self._forward_capability(event)
+        elif self.started:
+            self.tools.show(event)
 
     def _on_state(self, event: StateChanged) -> None:
         if event.activity is Activity.USER_SPEAKING and self.activity is not Activity.USER_SPEAKING:

@@ -1,8 +1,8 @@
 """Building engines for the window: Azure, the offline demo, the audio check, test connection.
 
-Qt-free glue between the window and ``azassist.core``. LiveKit (about 1 s to import) and
-the simulator are imported here lazily, only when an engine is first needed, so the window
-paints first.
+Qt-free glue between the window and ``azassist.core``. LiveKit (one to two seconds to
+import) is imported on a worker thread (``azassist.core.preload``), never on the window's, and
+the simulator only for the demo and the audio check.
 """
 
 from __future__ import annotations
@@ -102,6 +102,7 @@ class EngineProvider:
         self.local_pace = local_pace
         self._servers: dict[Mode, LocalRealtimeServer] = {}
         self._local_key = secrets.token_urlsafe(24)
+        self.tool_hooks: dict[str, Any] = {}  # confirm_tool, clipboard: the window's (ui/tool_confirm.py)
 
     async def _local_server(self, mode: Mode) -> LocalRealtimeServer:
         server = self._servers.get(mode)
@@ -142,26 +143,36 @@ class EngineProvider:
         return Settings.model_validate(data)
 
     async def create(self, mode: Mode, settings: Settings, on_audio_event: EventSink) -> Engine:
-        from azassist.core.engine import Engine, MemoryKeySource
+        from azassist.core.preload import load_engine
 
-        effective = await self.effective_settings(mode, settings)
-        keys: Any = self.credentials if mode is Mode.AZURE else MemoryKeySource(Secret(self._local_key))
-        return Engine(
+        # the local server starts (demo, check) while the engine still imports on its thread
+        loading = asyncio.ensure_future(load_engine())
+        try:
+            effective = await self.effective_settings(mode, settings)
+        except BaseException:
+            loading.cancel()  # only this wait: the import itself goes on
+            raise
+        engine = await loading
+        keys: Any = self.credentials if mode is Mode.AZURE else engine.MemoryKeySource(Secret(self._local_key))
+        return engine.Engine(
             effective,
             keys=keys,
             token_provider=_entra_provider(effective),
             audio=self.audio(on_audio_event),
             conversations_dir=self.conversations_dir if mode is not Mode.AUDIO_CHECK else None,
+            **self.tool_hooks,
         )
 
     async def test_connection(
         self, settings: Settings, key: Secret | None = None, *, timeout: float = TEST_CONNECTION_TIMEOUT
     ) -> TestResult:
         """Connect without audio, report success or the engine's own words, disconnect."""
-        from azassist.core.engine import Engine, MemoryKeySource, no_audio
+        from azassist.core.preload import load_engine
 
-        keys: Any = MemoryKeySource(key) if key else self.credentials
-        engine = Engine(settings, keys=keys, token_provider=_entra_provider(settings), audio=no_audio, conversations_dir=None)
+        package = await load_engine()
+        keys: Any = package.MemoryKeySource(key) if key else self.credentials
+        engine = package.Engine(settings, keys=keys, token_provider=_entra_provider(settings), audio=package.no_audio,
+                                conversations_dir=None)
         outcome: asyncio.Future[TestResult] = asyncio.get_running_loop().create_future()
 
         def on_event(event: EngineEvent) -> None:
