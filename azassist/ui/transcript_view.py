@@ -41,6 +41,7 @@ class EntryKind(str, Enum):
     NOTICE = "notice"
     WARNING = "warning"
     ERROR = "error"
+    TOOL = "tool"  # a compact row per tool call (issue 21)
 
 
 _BUBBLE_TINTS = {"user": "user_tint", "assistant": "assistant_tint", "error": "error_tint"}
@@ -52,6 +53,7 @@ ROLE_NAMES = {
     EntryKind.NOTICE: "Note",
     EntryKind.WARNING: "Warning",
     EntryKind.ERROR: "Error",
+    EntryKind.TOOL: "Tool",
 }
 
 
@@ -193,6 +195,17 @@ class TranscriptView(QTextEdit):
         self._render_body(entry)
         return entry
 
+    def show_tool(self, call_id: str, text: str, *, final: bool, at: float | None = None) -> Entry:
+        """A tool call's compact row, updated in place from asking to its result."""
+        entry = self._by_turn.get((EntryKind.TOOL, call_id))
+        if entry is None:
+            entry = Entry(EntryKind.TOOL, text, at or time.time(), call_id, final)
+            self._by_turn[(EntryKind.TOOL, call_id)] = entry
+            return self._insert(entry)
+        entry.text, entry.final = text, final
+        self._render_body(entry)
+        return entry
+
     def add_note(self, kind: EntryKind, text: str, at: float | None = None) -> Entry:
         return self._insert(Entry(kind, text, at or time.time()))
 
@@ -210,7 +223,7 @@ class TranscriptView(QTextEdit):
         for entry in entries:
             entry.header = entry.body = None
             self._insert(entry)
-            if entry.kind in (EntryKind.USER, EntryKind.ASSISTANT) and entry.turn_id is not None:
+            if entry.kind in (EntryKind.USER, EntryKind.ASSISTANT, EntryKind.TOOL) and entry.turn_id is not None:
                 self._by_turn[(entry.kind, entry.turn_id)] = entry
         cursor.endEditBlock()
         self.scroll_to_end()
@@ -346,6 +359,10 @@ class TranscriptView(QTextEdit):
         elif entry.kind in (EntryKind.NOTICE, EntryKind.WARNING):
             fmt.setForeground(colours.muted if entry.kind == EntryKind.NOTICE else colours.warning)
             fmt.setFontItalic(True)
+        elif entry.kind == EntryKind.TOOL:
+            fmt.setForeground(colours.muted)
+            fmt.setFontPointSize(max(7.0, self.font().pointSizeF() - 1))
+            text = "⚙ " + text
         parts = [(text.replace("\r\n", "\n").replace("\n", LINE_SEPARATOR), fmt)]
         if entry.kind == EntryKind.ASSISTANT and not entry.final:
             caret = QtGui.QTextCharFormat()

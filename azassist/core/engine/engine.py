@@ -1004,6 +1004,7 @@ class Engine:
 
     async def _teardown(self, live: _Live) -> None:
         live.closing = True
+        self.toolbox.cancel_questions()  # an open "Allow?" would hold LiveKit's close
         for task in list(live.tasks):
             task.cancel()
         steps: list[tuple[str, Callable[[], Any]]] = [

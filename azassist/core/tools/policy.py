@@ -131,7 +131,21 @@ __all__ = [
     "ToolPolicy",
     "ToolRequest",
     "ToolServerStatus",
+    "activity_row",
     "allow_everything",
     "refuse_everything",
     "shorten",
 ]
+
+
+def activity_row(activity: ToolActivity) -> str:
+    """The transcript's compact row for a call, as it goes: asking, running, then its result."""
+    name = f"{activity.server} › {activity.tool}" if activity.server else activity.tool
+    head = f"{name}({activity.arguments})"
+    if activity.status == "asking":
+        return f"{head} · waiting for your answer"
+    if activity.status == "running":
+        return f"{head} · running…"
+    outcome = {"refused": "refused: ", "failed": "failed: "}.get(activity.status, "")
+    took = f" · {activity.duration_s:.2f} s" if activity.duration_s is not None else ""
+    return f"{head} → {outcome}{activity.result}{took}"

@@ -67,6 +67,13 @@ class Toolbox:
         self.confirm = confirm
         self._secrets = secrets
         self.permissions = Permissions()
+        self._questions: set[asyncio.Task[Decision]] = set()
+
+    def cancel_questions(self) -> None:
+        """The connection is ending: unanswered questions close and count as a no (LiveKit
+        waits for running tools when it closes a session)."""
+        for question in list(self._questions):
+            question.cancel()
 
     @property
     def secrets(self) -> McpSecrets:
@@ -129,11 +136,19 @@ class Toolbox:
         if asks and not self.permissions.covers(key):
             activity("asking")
             request = ToolRequest(call_id, name, f"{server} › {name}" if server else title, summary, why, server)
+            question = asyncio.ensure_future(self.confirm(request))
+            self._questions.add(question)
             try:
-                decision = await self.confirm(request)
+                decision = await question
             except asyncio.CancelledError:
-                activity("refused", "the reply was interrupted before you answered")
-                raise
+                activity("refused", "the conversation ended before you answered")
+                current = asyncio.current_task()
+                if current is not None and current.cancelling():  # this call itself was cancelled
+                    question.cancel()
+                    raise
+                raise ToolError("The user did not answer before the conversation ended; it was not done.") from None
+            finally:
+                self._questions.discard(question)
             if decision is Decision.DENY:
                 refusal = f"The user did not allow this ({title.lower()}). Say it was not done; do not try again unless they ask."
                 activity("refused", "you said no")
