@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 from typing import TYPE_CHECKING, Any
 
 from livekit.agents import RunContext, function_tool
@@ -115,16 +116,26 @@ class GuardedToolset(MCPToolset):
             asks = policy is ToolPolicy.ASK or (policy is ToolPolicy.AUTO and not read_only.get(name, False))
             wrapped.append(self._guard(tool, name, asks))
         self._tools = wrapped
-        names = tuple(get_raw_function_info(t).name for t in wrapped)
+        names = tuple(get_raw_function_info(t).name for t in wrapped)  # as the model sees them
         self._report(
             ToolServerStatus(self.config.name, True, f"The MCP server '{self.config.name}' is ready with {len(names)} tools.", names)
         )
         return self
 
+    def _exposed_name(self, name: str) -> str:
+        """The tool's own name, or ``server_name`` when a built-in tool or another server's
+        tool already goes by it (mcp-server-time's get_current_time and the clock)."""
+        exposed = name
+        if exposed in self.toolbox.taken_names:
+            exposed = re.sub(r"[^A-Za-z0-9_-]", "_", f"{self.config.name}_{name}")[:64]
+        self.toolbox.taken_names.add(exposed)
+        return exposed
+
     def _guard(self, tool: Any, name: str, asks: bool) -> Tool:
         config, toolbox = self.config, self.toolbox
         info = get_raw_function_info(tool)
         schema = {k: v for k, v in info.raw_schema.items() if k != "meta"}
+        schema["name"] = self._exposed_name(name)
 
         async def call(raw_arguments: dict[str, Any], context: RunContext) -> Any:
             return await toolbox.guarded(

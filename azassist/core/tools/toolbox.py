@@ -68,6 +68,7 @@ class Toolbox:
         self._secrets = secrets
         self.permissions = Permissions()
         self._questions: set[asyncio.Task[Decision]] = set()
+        self.taken_names: set[str] = set()  # the names this connection's tools go by, for MCP clashes
 
     def cancel_questions(self) -> None:
         """The connection is ending: unanswered questions close and count as a no (LiveKit
@@ -86,7 +87,9 @@ class Toolbox:
     def tools_for(self, settings: ToolsSettings) -> list[Tool | Toolset]:
         """The enabled built-in tools, and one toolset per enabled MCP server (the MCP SDK
         is imported only when there is one)."""
-        tools: list[Tool | Toolset] = [self._builtin(tool) for tool in enabled_builtins(settings)]
+        builtins = enabled_builtins(settings)
+        self.taken_names = {tool.name for tool in builtins}
+        tools: list[Tool | Toolset] = [self._builtin(tool) for tool in builtins]
         servers = [server for server in settings.mcp_servers if server.enabled]
         if servers:
             from azassist.core.tools.mcp_servers import server_toolset
