@@ -192,6 +192,9 @@ class SettingsDialog(QDialog):
         self.presets = PresetBar(presets, editor, self.forms["model"])
         self.forms["model"].add_widget_after("instructions", self.presets, "Presets")
         self._build_audio_extras()
+        from azassist.ui.tools_pane import add_to_settings  # Tools › MCP servers (issue 21)
+
+        self.mcp_servers = add_to_settings(self)
 
         footer = QHBoxLayout()
         self.notice = QFrame()
