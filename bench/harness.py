@@ -259,6 +259,35 @@ class BenchEnv:
         shutil.rmtree(self.workdir, ignore_errors=True)
 
 
+# --- the --loaded mode --------------------------------------------------------------------------
+
+BUSY_LOOP = "while True:\n    pass\n"
+
+
+class CpuLoad:
+    """One core kept busy for the whole run (``make bench BENCH_ARGS=--loaded``): a bounded,
+    steady load, as a browser tab or a build would be on a user's machine. One process in a
+    pure-Python busy loop at the clients' own priority: it takes what one core gives and
+    never more, every client and baseline competes with it alike, and its CPU time is
+    reported so a run can show the load was there."""
+
+    def __init__(self) -> None:
+        self._proc = subprocess.Popen([PYTHON, "-c", BUSY_LOOP], stdin=subprocess.DEVNULL,
+                                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        self.started = time.monotonic()
+
+    def share(self) -> float:
+        """The load's CPU time per second of wall time so far (1.0 = a whole core)."""
+        with open(f"/proc/{self._proc.pid}/stat", encoding="ascii") as stat:
+            fields = stat.read().rsplit(")", 1)[1].split()
+        cpu = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        return cpu / max(1e-9, time.monotonic() - self.started)
+
+    def stop(self) -> None:
+        self._proc.kill()
+        self._proc.wait(timeout=5)
+
+
 # --- clients -----------------------------------------------------------------------------------
 
 @dataclass
@@ -329,25 +358,27 @@ def start_azassist_talk(bench: BenchEnv, endpoint: str, *, extra: list[str] | No
     return Client("azassist", proc, log_path)
 
 
-def start_floor(bench: BenchEnv, endpoint: str) -> Client:
+def start_floor(bench: BenchEnv, endpoint: str, *, extra: list[str] | None = None) -> Client:
+    """The floor client; ``extra``: e.g. ``--processing`` (the fair floor) or ``--say TEXT``."""
     log_path = bench.workdir / "floor.log"
     with log_path.open("wb") as log:
         proc = subprocess.Popen(
             [PYTHON, "-m", "bench.clients.floor", "--endpoint", endpoint, "--deployment", DEPLOYMENT,
-             "--silence-ms", str(SILENCE_MS)],
+             "--silence-ms", str(SILENCE_MS), *(extra or [])],
             env=client_env(bench, endpoint), stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
             cwd=ROOT,
         )
     return Client("floor", proc, log_path)
 
 
-def start_console(bench: BenchEnv, endpoint: str) -> Client:
-    """LiveKit's console mode; it wants a terminal (key reader, live meter), so it gets a pty."""
+def start_console(bench: BenchEnv, endpoint: str, *, say: str = "") -> Client:
+    """LiveKit's console mode; it wants a terminal (key reader, live meter), so it gets a pty.
+    ``say``: a typed message as soon as its session has started."""
     workdir = Path(tempfile.mkdtemp(prefix="console-", dir=bench.workdir))
     log_path = workdir / "console.log"
     master, slave = pty.openpty()
     env = client_env(bench, endpoint) | {"COLUMNS": "100", "LINES": "30", "TERM": "xterm",
-                                         "BENCH_SILENCE_MS": str(SILENCE_MS)}
+                                         "BENCH_SILENCE_MS": str(SILENCE_MS), "BENCH_SAY": say}
     proc = subprocess.Popen(
         [PYTHON, str(ROOT / "bench" / "clients" / "console_agent.py"), "console"],
         env=env, stdin=slave, stdout=slave, stderr=slave, cwd=workdir, start_new_session=True,

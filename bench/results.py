@@ -100,13 +100,12 @@ def markdown_table(figures: list[Figure], *, notes: bool = True) -> str:
 
 README = Path(__file__).resolve().parent / "README.md"
 PROJECT_README = Path(__file__).resolve().parent.parent / "README.md"
-_BEGIN, _END = "<!-- results:", "<!-- /results -->"
-
-
-def update_readme(figures: list[Figure], when: str, path: Path = README, *, notes: bool = True) -> bool:
-    """Put the table between the README's results markers; False if they are missing."""
+def update_readme(figures: list[Figure], when: str, path: Path = README, *, notes: bool = True,
+                  marker: str = "results") -> bool:
+    """Put the table between the README's ``marker`` comments (``results``: the plain run,
+    ``results-loaded``: the --loaded run); False if they are missing."""
     text = path.read_text(encoding="utf-8") if path.exists() else ""
-    begin, end = text.find(_BEGIN), text.find(_END)
+    begin, end = text.find(f"<!-- {marker}:"), text.find(f"<!-- /{marker} -->")
     if begin < 0 or end < begin:
         return False
     head_end = text.index("\n", begin) + 1

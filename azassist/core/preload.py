@@ -56,6 +56,7 @@ _lock = threading.Lock()
 _future: Future[None] | None = None
 _kept: list[Any] = []  # plugins that asked to register from the worker thread
 _original_register: Any = None
+_keyring_started = False
 
 
 def preload_engine() -> Future[None]:
@@ -72,6 +73,27 @@ def preload_engine() -> Future[None]:
                 # finalises under a thread loading native modules crashed: SIGSEGV at exit)
                 threading.Thread(target=_import_all, args=(_future,), name="azassist-engine-import").start()
         return _future
+
+
+def preload_keyring() -> None:
+    """Let keyring choose its backend on a thread of its own (once). Its first use imports
+    every backend it knows and asks D-Bus which one answers: 0.3 s on the window's thread
+    while the engine imported (measured: the demo's longest stall after its first paint)."""
+    global _keyring_started
+    with _lock:
+        if _keyring_started:
+            return
+        _keyring_started = True
+
+    def choose() -> None:
+        try:
+            import keyring
+
+            keyring.get_keyring()
+        except Exception:  # said by the credential store when it is used
+            log.debug("keyring backend not chosen ahead of use", exc_info=True)
+
+    threading.Thread(target=choose, name="azassist-keyring").start()
 
 
 def _import_all(future: Future[None]) -> None:
@@ -136,6 +158,15 @@ def finish_on_main_thread() -> None:
     Plugin.register_plugin = original  # type: ignore[method-assign]
     for plugin in kept:
         Plugin.register_plugin(plugin)
+
+
+async def import_off_thread(name: str) -> ModuleType:
+    """``name`` imported on a worker thread while the loop keeps running (for what registers
+    no LiveKit plugin: the local server). On the loop's thread such an import also waited
+    for every module the engine's import held meanwhile: the demo's window stalled 0.6 s."""
+    import asyncio
+
+    return await asyncio.to_thread(importlib.import_module, name)
 
 
 async def load_engine() -> ModuleType:

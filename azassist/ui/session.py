@@ -107,9 +107,10 @@ class EngineProvider:
     async def _local_server(self, mode: Mode) -> LocalRealtimeServer:
         server = self._servers.get(mode)
         if server is None:
-            from azassist.simulator import LocalRealtimeServer
+            from azassist.core.preload import import_off_thread
 
-            server = LocalRealtimeServer(
+            simulator = await import_off_thread("azassist.simulator.server")
+            server = simulator.LocalRealtimeServer(
                 api_key=self._local_key,
                 deployments=(DEMO_DEPLOYMENT, DEMO_TRANSCRIPTION),
                 responder="demo" if mode is Mode.DEMO else "echo",

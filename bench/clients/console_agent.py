@@ -19,6 +19,7 @@ from openai.types.realtime.realtime_audio_input_turn_detection import ServerVad
 
 DEPLOYMENT = os.environ.get("BENCH_DEPLOYMENT", "gpt-realtime")
 SILENCE_MS = int(os.environ.get("BENCH_SILENCE_MS", "500"))
+SAY = os.environ.get("BENCH_SAY", "")
 
 server = AgentServer()
 
@@ -37,6 +38,8 @@ async def entrypoint(ctx: JobContext) -> None:
         aec_warmup_duration=None, user_away_timeout=None,
     )
     await session.start(agent=Agent(instructions="You are a helpful voice assistant."), room=ctx.room)
+    if SAY:  # figure 16: a typed message as soon as the session accepts input (what text input does)
+        session.generate_reply(user_input=SAY)
 
 
 if __name__ == "__main__":

@@ -8,6 +8,14 @@ so input latency compares the clients and not the chunk size); every
 by the next 10 ms device callback. A ``speech_started`` clears what is queued (barge-in).
 
     python -m bench.clients.floor --endpoint http://127.0.0.1:PORT --deployment gpt-realtime
+        [--processing] [--say TEXT]
+
+``--processing``: the fair floor of figure 3. Each 10 ms microphone block goes through the same
+WebRTC processing as azassist's, with the app's default settings (``AudioProcessor``: echo
+canceller fed with what the speaker plays, noise suppressor, high-pass filter, gain) in the
+device callback, before it is chunked; everything else stays the floor. ``--say``: a typed
+message (``conversation.item.create`` + ``response.create``) right after the session update,
+for figure 16's first reply after launch.
 
 The key comes from AZURE_OPENAI_API_KEY (never argv). Runs until SIGTERM.
 """
@@ -21,6 +29,7 @@ import json
 import os
 import signal
 import threading
+from typing import Any
 
 import aiohttp
 import numpy as np
@@ -34,7 +43,8 @@ CHUNK = RATE // 10  # 100 ms appends, like the LiveKit plugin
 class Player:
     """A byte queue the output callback drains; no prebuffering at all."""
 
-    def __init__(self) -> None:
+    def __init__(self, processor: Any = None) -> None:
+        self.processor = processor
         self._buffer = bytearray()
         self._lock = threading.Lock()
         self.stream = sd.OutputStream(
@@ -58,6 +68,27 @@ class Player:
         samples = np.frombuffer(taken, dtype=np.int16)
         outdata[: len(samples), 0] = samples
         outdata[len(samples) :, 0] = 0
+        if self.processor is not None:  # the echo canceller's reference
+            self.processor.process_render(outdata[:, 0], RATE, silent=not len(samples))
+
+
+def audio_processor() -> Any:
+    """azassist's microphone processing with the app's default settings."""
+    from azassist.core.audio.processing import AudioProcessor, ProcessingOptions
+    from azassist.core.settings import AudioSettings
+
+    defaults = AudioSettings()
+    return AudioProcessor(ProcessingOptions(echo_cancellation=defaults.echo_cancellation,
+                                            noise_suppression=defaults.noise_suppression,
+                                            auto_gain=defaults.auto_gain))
+
+
+def user_message(text: str) -> list[dict[str, object]]:
+    return [
+        {"type": "conversation.item.create",
+         "item": {"type": "message", "role": "user", "content": [{"type": "input_text", "text": text}]}},
+        {"type": "response.create"},
+    ]
 
 
 def session_update(silence_ms: int) -> dict[str, object]:
@@ -81,7 +112,7 @@ def session_update(silence_ms: int) -> dict[str, object]:
     }
 
 
-async def run(endpoint: str, deployment: str, silence_ms: int) -> None:
+async def run(endpoint: str, deployment: str, silence_ms: int, *, processing: bool = False, say: str = "") -> None:
     loop = asyncio.get_running_loop()
     stop = asyncio.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
@@ -89,18 +120,29 @@ async def run(endpoint: str, deployment: str, silence_ms: int) -> None:
     outgoing: asyncio.Queue[bytes] = asyncio.Queue()
     pending = bytearray()
 
+    processor = audio_processor() if processing else None
+    if processor is not None:
+        from azassist.core.audio.memory import int16_frame
+
     def on_input(indata: np.ndarray, _frames: int, _time: object, _status: object) -> None:
-        pending.extend(indata[:, 0].tobytes())
+        if processor is not None:
+            frame = int16_frame(indata[:, 0])
+            processor.process_capture(frame)
+            pending.extend(bytes(frame.data))
+        else:
+            pending.extend(indata[:, 0].tobytes())
         while len(pending) >= CHUNK * 2:
             chunk = bytes(pending[: CHUNK * 2])
             del pending[: CHUNK * 2]
             loop.call_soon_threadsafe(outgoing.put_nowait, chunk)
 
-    player = Player()
+    player = Player(processor)
     url = endpoint.rstrip("/").replace("http", "ws", 1) + f"/openai/v1/realtime?model={deployment}"
     headers = {"api-key": os.environ["AZURE_OPENAI_API_KEY"]}
     async with aiohttp.ClientSession() as http, http.ws_connect(url, headers=headers) as ws:
         await ws.send_str(json.dumps(session_update(silence_ms)))
+        for event in user_message(say) if say else []:
+            await ws.send_str(json.dumps(event))
         microphone = sd.InputStream(
             samplerate=RATE, channels=1, dtype="int16", blocksize=BLOCK, latency="low", callback=on_input
         )
@@ -139,8 +181,10 @@ def main() -> None:
     parser.add_argument("--endpoint", required=True)
     parser.add_argument("--deployment", default="gpt-realtime")
     parser.add_argument("--silence-ms", type=int, default=500)
+    parser.add_argument("--processing", action="store_true", help="azassist's WebRTC processing (the fair floor)")
+    parser.add_argument("--say", default="", help="a typed message once connected")
     args = parser.parse_args()
-    asyncio.run(run(args.endpoint, args.deployment, args.silence_ms))
+    asyncio.run(run(args.endpoint, args.deployment, args.silence_ms, processing=args.processing, say=args.say))
 
 
 if __name__ == "__main__":

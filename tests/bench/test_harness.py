@@ -44,6 +44,9 @@ def test_only_a_full_run_replaces_the_committed_results() -> None:
     assert only.figures == [1, 5] and only.stem == "partial"
     with pytest.raises(SystemExit):
         parse_args(["--only", "99"])  # no such figure
+    # a loaded run has results of its own, beside the plain run's
+    assert parse_args(["--loaded"]).stem == "latest-loaded"
+    assert parse_args(["--loaded", "--only", "15"]).stem == "partial-loaded"
 
 
 def test_the_processing_delay_is_webrtcs_and_nothing_without_processing() -> None:
@@ -59,7 +62,8 @@ def test_the_processing_delay_is_webrtcs_and_nothing_without_processing() -> Non
 @pytest.mark.audio
 @pytest.mark.timeout(120)
 @pytest.mark.asyncio
-async def test_one_floor_repetition_gives_causal_timestamps() -> None:
+@pytest.mark.parametrize("extra", [[], ["--processing"]], ids=["floor", "fair floor"])
+async def test_one_floor_repetition_gives_causal_timestamps(extra: list[str]) -> None:
     bench = BenchEnv.start()
     mic = TimedRecorder("mic.monitor", bench.audio.env)
     spk = TimedRecorder("spk.monitor", bench.audio.env)
@@ -68,7 +72,7 @@ async def test_one_floor_repetition_gives_causal_timestamps() -> None:
         spk.wait_started()
         async with reply_server(bench) as server:
             result = await measure_client(
-                bench, server, lambda: start_floor(bench, server.endpoint), "floor", 1, mic, spk
+                bench, server, lambda: start_floor(bench, server.endpoint, extra=extra), "floor", 1, mic, spk
             )
     finally:
         mic.stop()
@@ -94,3 +98,25 @@ def test_a_full_run_puts_its_table_in_the_readme_between_the_markers(tmp_path: P
     assert "old" not in text and "| 5 start-up | 0.6 | s | 0.4 | 1.5 |" in text
     assert text.endswith("<!-- /results -->\n\nafter\n")
     assert not update_readme([figure], "today", tmp_path / "missing.md")
+
+
+def test_a_loaded_run_has_its_own_table_in_the_readme(tmp_path: Path) -> None:
+    from bench.results import update_readme
+
+    readme = tmp_path / "README.md"
+    readme.write_text("<!-- results: a -->\nplain\n<!-- /results -->\n<!-- results-loaded: b -->\nold\n<!-- /results-loaded -->\n")
+    figure = ratio_figure("5 start-up", 0.6, 0.4, "s", at_most=1.5, baseline_name="bare")
+    assert update_readme([figure], "today", readme, marker="results-loaded")
+    text = readme.read_text()
+    assert "plain" in text and "old" not in text and text.count("| 5 start-up |") == 1
+
+
+def test_the_loaded_mode_keeps_one_process_busy_and_stops_it() -> None:
+    from bench.harness import CpuLoad
+
+    load = CpuLoad()
+    try:
+        assert load._proc.poll() is None and load.share() >= 0.0
+    finally:
+        load.stop()
+    assert load._proc.poll() is not None
