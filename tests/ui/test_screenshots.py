@@ -135,6 +135,97 @@ def test_screenshots_on_a_real_x_display(xvfb_display: str, tmp_path: Path) -> N
     assert mean_lightness(images["settings-dark.png"]) < 80
 
 
+TOOLS_SCRIPT = textwrap.dedent(
+    """
+    import asyncio, sys, time
+    from pathlib import Path
+    from azassist.core.environment import EnvironmentOffer
+    from azassist.core.events import ConnectionState
+    from azassist.core.paths import resolve_paths
+    from azassist.core.settings import LoadResult, Settings, Theme
+    from azassist.ui.app import create_application
+    from azassist.ui.event_loop import AppEventLoop
+    from azassist.ui.main_window import MainWindow
+    from azassist.ui.theme import apply_theme
+
+    out, profile, time_server = Path(sys.argv[1]), Path(sys.argv[2]), sys.argv[3]
+    app = create_application()
+    app.setCursorFlashTime(0)
+    apply_theme(app, Theme.LIGHT)
+    loop = AppEventLoop(app)
+    asyncio.set_event_loop(loop)
+    settings = Settings.model_validate({"tools": {"mcp_servers": [
+        {"name": "time", "command": time_server, "args": ["--local-timezone", "Europe/Paris"]},
+        {"name": "github", "command": "docker", "args": ["run", "-i", "--rm", "ghcr.io/github/github-mcp-server"],
+         "secret_env": ["GITHUB_PERSONAL_ACCESS_TOKEN"], "enabled": False},
+        {"name": "notes", "transport": "streamable_http", "url": "https://notes.example.com/mcp",
+         "secret_headers": ["Authorization"], "enabled": False},
+    ]}})
+
+    async def until(predicate, what, timeout=60):
+        deadline = time.monotonic() + timeout
+        while not predicate():
+            if time.monotonic() > deadline:
+                raise SystemExit(f"timed out waiting for {what}")
+            await asyncio.sleep(0.05)
+
+    async def settle():
+        for _ in range(30):
+            await asyncio.sleep(0.02)
+
+    async def main():
+        window = MainWindow(resolve_paths(profile).ensure(), LoadResult(settings), offer=EnvironmentOffer())
+        window.resize(1000, 720)
+        window.show()
+        window.start_demo()  # the offline demo: a real engine and the local server
+        await until(lambda: window.connection is ConnectionState.CONNECTED, "the demo")
+        def replies():
+            return [e for e in window.transcript.entries if e.kind.value == "assistant" and e.final]
+        for text in ("What time is it in Tokyo?", "Remind me in ten minutes to stretch"):
+            before = len(replies())
+            window.send_text(text)
+            await until(lambda: len(replies()) > before, f"the reply to {text!r}")
+        await until(lambda: len([e for e in window.transcript.entries if e.kind.value == "tool" and e.final]) >= 2, "tool rows")
+        await settle()
+        window.grab().save(str(out / "tools-conversation.png"))
+        dialog = window.open_settings("tools")
+        dialog.resize(880, 700)
+        pane = dialog.mcp_servers
+        pane.list.setCurrentRow(0)
+        status = await pane.test_selected()
+        assert status is not None and status.ok, status
+        await settle()
+        dialog.grab().save(str(out / "tools-settings.png"))
+        dialog.close()
+        window.quit()
+        await window.shutdown()
+        print("done")
+
+    loop.run_until_complete(main())
+    loop.close()  # finishes qasync's worker threads (speech is rendered on them)
+    """
+)
+
+
+@pytest.mark.xvfb
+@pytest.mark.audio
+@pytest.mark.timeout(120)
+def test_tools_screenshots_from_the_offline_demo(xvfb_display: str, tmp_path: Path) -> None:
+    """The Tools pane (MCP servers, one tested) and a demo conversation with its tool rows."""
+    shots = screenshot_folder(tmp_path)
+    shots.mkdir(parents=True, exist_ok=True)
+    environment = {**os.environ, "QT_QPA_PLATFORM": "xcb", "DISPLAY": xvfb_display, "PYTHONPATH": str(REPO)}
+    time_server = str(Path(sys.executable).parent / "mcp-server-time")
+    result = subprocess.run(
+        [sys.executable, "-c", TOOLS_SCRIPT, str(shots), str(tmp_path / "profile"), time_server],
+        capture_output=True, text=True, timeout=110, env=environment, cwd=REPO, check=False,
+    )
+    assert result.returncode == 0 and "done" in result.stdout, (result.stdout[-2000:], result.stderr[-3000:])
+    for name in ("tools-conversation.png", "tools-settings.png"):
+        image = QImage(str(shots / name))
+        assert not image.isNull() and image.width() >= 800 and image.height() >= 600, name
+
+
 HIGH_DPI = textwrap.dedent(
     """
     import sys
