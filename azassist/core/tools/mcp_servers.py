@@ -10,13 +10,14 @@ the model says, not a broken conversation).
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import re
 from typing import TYPE_CHECKING, Any
 
 from livekit.agents import RunContext, function_tool
 from livekit.agents.llm import Tool
-from livekit.agents.llm.mcp import MCPServer, MCPServerHTTP, MCPServerStdio, MCPToolset
+from livekit.agents.llm.mcp import MCPServer, MCPServerHTTP, MCPServerStdio, MCPToolResultContext, MCPToolset
 from livekit.agents.llm.tool_context import get_raw_function_info
 
 from azassist.core.credentials import CredentialError
@@ -29,6 +30,19 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 
+def plain_result(context: MCPToolResultContext) -> str:
+    """A tool's text as the model and the transcript row should read it (LiveKit's default
+    hands over the content part's JSON: {"type": "text", "text": ..., "annotations": null})."""
+    parts = []
+    for part in context.result.content:
+        text = getattr(part, "text", None)
+        parts.append(text if isinstance(text, str) else part.model_dump_json(by_alias=True, exclude_none=True))
+    if not parts:
+        structured = context.result.structured_content
+        return json.dumps(structured, ensure_ascii=False) if structured is not None else "(no result)"
+    return "\n".join(parts)
+
+
 def build_server(config: McpServerSettings, secrets: McpSecrets) -> MCPServer:
     """LiveKit's client for one server, secrets filled in from the keyring."""
     env, headers = secrets.resolved(config)
@@ -39,6 +53,7 @@ def build_server(config: McpServerSettings, secrets: McpSecrets) -> MCPServer:
             headers=headers,
             timeout=config.timeout_s,
             client_session_timeout_seconds=config.timeout_s,
+            tool_result_resolver=plain_result,
         )
     return MCPServerStdio(
         config.command,
@@ -46,6 +61,7 @@ def build_server(config: McpServerSettings, secrets: McpSecrets) -> MCPServer:
         env=env or None,
         cwd=config.cwd or None,
         client_session_timeout_seconds=config.timeout_s,
+        tool_result_resolver=plain_result,
     )
 
 

@@ -99,8 +99,7 @@ async def test_the_third_party_time_server_over_stdio_answers_a_scripted_turn() 
         )
         reply = await ask(h, "Noon in Paris is what time in Tokyo?", 1)
         assert reply.startswith("The server says: ")
-        result = json.loads(reply.removeprefix("The server says: "))
-        converted = json.loads(result["text"]) if "text" in result else result
+        converted = json.loads(reply.removeprefix("The server says: "))  # the tool's own text, not a content wrapper
         assert converted["target"]["timezone"] == "Asia/Tokyo" and "T20:00" in converted["target"]["datetime"]
         row = [a for a in h.of(ToolActivity) if a.finished][-1]
         assert (row.server, row.tool, row.status) == ("time", "convert_time", "done")  # read-only: not asked
@@ -185,3 +184,20 @@ async def test_the_test_button_lists_the_tools_or_says_why_not() -> None:
     async with http_server("sse") as url:
         sse = await test_server(McpServerSettings(name="sse", transport="sse", url=url), secrets)
     assert sse.ok and set(sse.tools) == {"add", "remember", "crash", "nap"}
+
+
+async def test_a_slow_tool_freezes_nothing_and_the_user_can_interrupt_it() -> None:
+    async with harness(tools={"mcp_servers": [ours("sleepy")]}) as h:
+        await until(lambda: "sleepy" in statuses(h), 30, "the server")
+        h.server.scripted.queue_tool_call("nap", {"seconds": 4}, then=None)
+        h.engine.send_text("take your time")
+        await until(lambda: any(a.status == "running" for a in h.of(ToolActivity)), 10, "the tool running")
+        h.server.scripted.queue_reply("I am still here.")
+        h.engine.interrupt()
+        h.engine.send_text("are you there?")
+        replies = await h.replies(1)
+        assert replies[0].text == "I am still here."
+        rows = [a for a in h.of(ToolActivity) if a.tool == "nap"]
+        assert not any(a.finished for a in rows)  # answered while the tool still ran
+        await until(lambda: any(a.finished for a in h.of(ToolActivity)), 15, "the tool's row to finish")
+        assert next(a for a in h.of(ToolActivity) if a.finished).result == "Slept 4.0 s."
