@@ -59,17 +59,24 @@ MAX_HITS = 500
 
 
 def entries_of(conversation: Conversation) -> list[Entry]:
-    """A saved conversation as transcript rows."""
-    return [
-        Entry(
-            EntryKind.USER if turn.role == "user" else EntryKind.ASSISTANT,
-            turn.text,
-            turn.started_at or turn.ended_at,
-            turn_id=turn.id or None,
-            interrupted=turn.interrupted,
-        )
-        for turn in conversation.turns
-    ]
+    """A saved conversation as transcript rows, its tool calls as compact rows where they came."""
+    entries: list[Entry] = []
+    tools = sorted(conversation.tools, key=lambda record: record.after_turns)
+    for number, turn in enumerate([*conversation.turns, None]):
+        while tools and tools[0].after_turns <= number:
+            record = tools.pop(0)
+            entries.append(Entry(EntryKind.TOOL, record.summary(), record.ended_at, turn_id=record.call_id or None))
+        if turn is not None:
+            entries.append(
+                Entry(
+                    EntryKind.USER if turn.role == "user" else EntryKind.ASSISTANT,
+                    turn.text,
+                    turn.started_at or turn.ended_at,
+                    turn_id=turn.id or None,
+                    interrupted=turn.interrupted,
+                )
+            )
+    return entries
 
 
 def ask_export_path(parent: QWidget, conversation: Conversation) -> Path | None:

@@ -115,3 +115,22 @@ async def test_an_unanswered_question_closes_when_the_conversation_disconnects(
         assert not shiboken6.isValid(dialog) or not dialog.isVisible()
         refused = [a for a in h.of(ToolActivity) if a.status == "refused"]
         assert refused and refused[-1].result == "the conversation ended before you answered"
+
+
+def test_a_saved_conversation_shows_its_tool_rows_where_they_came(paths: AppPaths) -> None:
+    from azassist.core.transcript import ConversationWriter, ToolRecord, TurnRecord
+    from azassist.ui.conversations import entries_of
+
+    with ConversationWriter(paths.conversations_dir, {"deployment": "gpt-realtime"}) as writer:
+        writer.append(TurnRecord(role="user", text="Tea in ten minutes", id="u1"))
+        writer.append_tool(ToolRecord("call_1", "set_timer", "seconds=600, label=tea", "done", "Timer set.", 0.01))
+        writer.append(TurnRecord(role="assistant", text="Timer set.", id="a1"))
+        writer.append_tool(ToolRecord("call_2", "add", "a=1, b=2", "refused", "you said no", None, server="calc"))
+        path = writer.path
+    entries = entries_of(read_conversation(path))
+    assert [(e.kind.value, e.text) for e in entries] == [
+        ("user", "Tea in ten minutes"),
+        ("tool", "set_timer(seconds=600, label=tea) → Timer set. · 0.01 s"),
+        ("assistant", "Timer set."),
+        ("tool", "calc › add(a=1, b=2) → refused: you said no"),
+    ]
