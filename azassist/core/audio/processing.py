@@ -46,6 +46,10 @@ RENDER_LEAD = 0.0
 # own warm-up (the whole first 3 s of the first reply muted), and only while audio plays.
 WARMUP_SECONDS = 1.0
 WARMUP_GAIN = 0.03  # -30 dB
+# A gap in the playback (the speaker's device ran dry mid-reply: a late callback under CPU
+# load) shifts the echo path the canceller had converged on, and it leaks while it
+# re-converges: the attenuation comes back for this much played speech.
+REWARM_SECONDS = 0.5
 FAR_ACTIVE_FRAMES = 30
 FAR_ACTIVE_PEAK = 300  # about -40 dBFS
 
@@ -148,6 +152,7 @@ class AudioProcessor:
         self._far_quiet_frames = FAR_ACTIVE_FRAMES  # render frames since the last active one
         self._silence = _Silence()
         self.ducked_frames = 0
+        self.playback_gaps = 0
         self._render_next_at = 0.0  # DAC time right after the last frame handed over
         self._render_queue: collections.deque[tuple[np.ndarray, int, float]] = collections.deque(maxlen=100)
         self._delay_ms = -1
@@ -220,6 +225,14 @@ class AudioProcessor:
             samples = np.frombuffer(frame.data, dtype=np.int16)  # APM made it writable
             samples[:] = (samples.astype(np.int32) * WARMUP_GAIN).astype(np.int16)
             self.ducked_frames += 1
+
+    def playback_gap(self) -> None:
+        """The speaker's device ran dry inside a reply (speaker thread): attenuate the
+        microphone again while the canceller re-converges (REWARM_SECONDS)."""
+        if self._apm is None or not self._options.echo_cancellation:
+            return
+        self.playback_gaps += 1
+        self._warmup_left = max(self._warmup_left, REWARM_SECONDS)
 
     @property
     def far_end_active(self) -> bool:

@@ -338,6 +338,7 @@ class SpeakerOutput(AudioOutput):
             self.device_underflows += 1
             if self._last_block_audible or written:  # a gap inside a reply, not in silence
                 self.audible_underflows += 1
+                self._processor.playback_gap()
                 self._call_on_loop(self._on_audible_underflow)
         self._last_block_audible = written > 0
         dac = time_info.outputBufferDacTime

@@ -8,7 +8,14 @@ from __future__ import annotations
 import numpy as np
 
 from azassist.core.audio.memory import int16_frame
-from azassist.core.audio.processing import FAR_ACTIVE_FRAMES, FAR_ACTIVE_PEAK, AudioProcessor, ProcessingOptions
+from azassist.core.audio.processing import (
+    FAR_ACTIVE_FRAMES,
+    FAR_ACTIVE_PEAK,
+    REWARM_SECONDS,
+    WARMUP_SECONDS,
+    AudioProcessor,
+    ProcessingOptions,
+)
 
 RATE = 24_000
 FRAME = RATE // 100
@@ -110,3 +117,40 @@ def test_switching_automatic_gain_off_removes_the_stage(assistant_voice: np.ndar
     processor.configure(ProcessingOptions(False, False, auto_gain=False, high_pass_filter=False))
     quiet = (assistant_voice * 0.03).astype(np.int16)
     np.testing.assert_array_equal(capture(processor, quiet), quiet)
+
+
+def test_a_playback_gap_attenuates_the_echo_again_while_the_canceller_reconverges(assistant_voice: np.ndarray) -> None:
+    """The first second of played speech is attenuated while the canceller converges; after
+    that the microphone passes as the canceller leaves it, until the speaker's device runs dry
+    mid-reply (a late callback under CPU load): the echo path the canceller sees has shifted,
+    so the attenuation comes back for REWARM_SECONDS of played speech, then goes again."""
+    processor = AudioProcessor(ProcessingOptions(echo_cancellation=True, noise_suppression=False, auto_gain=False))
+    echo = (assistant_voice * 0.5).astype(np.int16)  # the speaker heard in the microphone
+    active = sum(np.abs(assistant_voice[i * FRAME : (i + 1) * FRAME]).max() > FAR_ACTIVE_PEAK
+                 for i in range(len(assistant_voice) // FRAME))
+    assert active * FRAME / RATE > WARMUP_SECONDS + REWARM_SECONDS  # enough speech for both
+
+    capture(processor, echo, assistant_voice)
+    converged = processor.ducked_frames
+    assert 0 < converged < len(assistant_voice) // FRAME  # the warm-up, then no more
+    capture(processor, echo, assistant_voice)
+    assert processor.ducked_frames == converged
+
+    processor.playback_gap()
+    out = capture(processor, echo, assistant_voice)
+    rearmed = processor.ducked_frames - converged
+    assert processor.playback_gaps == 1
+    # ducked frames: the ones while REWARM_SECONDS of played speech went by (and its echo's tail)
+    assert REWARM_SECONDS * 100 <= rearmed < len(assistant_voice) // FRAME
+    first_ducked = np.repeat(np.arange(len(out) // FRAME) < 20, FRAME)
+    assert level_dbfs(out[first_ducked]) < level_dbfs(echo[first_ducked]) - 30
+    capture(processor, echo, assistant_voice)
+    assert processor.ducked_frames == converged + rearmed  # over again
+
+
+def test_without_echo_cancellation_a_playback_gap_changes_nothing(assistant_voice: np.ndarray) -> None:
+    processor = AudioProcessor(ProcessingOptions(echo_cancellation=False, noise_suppression=False, auto_gain=False))
+    processor.playback_gap()
+    capture(processor, assistant_voice, assistant_voice)
+    assert processor.ducked_frames == 0 and processor.playback_gaps == 0
+
