@@ -232,7 +232,9 @@ class AudioProcessor:
         if self._apm is None or not self._options.echo_cancellation:
             return
         self.playback_gaps += 1
-        self._warmup_left = max(self._warmup_left, REWARM_SECONDS)
+        # one 10 ms frame more: the played frame that first counts down is already in the
+        # canceller when its microphone frame is attenuated
+        self._warmup_left = max(self._warmup_left, REWARM_SECONDS + 0.01)
 
     @property
     def far_end_active(self) -> bool:
