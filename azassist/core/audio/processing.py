@@ -49,7 +49,7 @@ WARMUP_GAIN = 0.03  # -30 dB
 # A gap in the playback (the speaker's device ran dry mid-reply: a late callback under CPU
 # load) shifts the echo path the canceller had converged on, and it leaks while it
 # re-converges: the attenuation comes back for this much played speech.
-REWARM_SECONDS = 0.5
+REWARM_SECONDS = 1.0
 FAR_ACTIVE_FRAMES = 30
 FAR_ACTIVE_PEAK = 300  # about -40 dBFS
 
