@@ -86,10 +86,12 @@ async def test_allow_for_the_conversation_then_write_the_clipboard_and_a_reminde
         dialog = await _dialog(h)
         QTest.keyClick(dialog, Qt.Key.Key_C, Qt.KeyboardModifier.AltModifier)  # Allow for this &conversation
         await until(lambda: QGuiApplication.clipboard().text() == "first copy", what="the clipboard written")
+        await until(lambda: len(h.finals("assistant")) == 1, what="the first copy's reply")
         server.scripted.queue_tool_call("write_clipboard", {"text": "second copy"})
         _type(window, "And this")
         await until(lambda: QGuiApplication.clipboard().text() == "second copy", what="the second copy, unasked")
         assert len([a for a in h.of(ToolActivity) if a.status == "asking"]) == 1
+        await until(lambda: len(h.finals("assistant")) == 2, what="the second copy's reply")  # before the next turn
 
         server.scripted.queue_tool_call("set_timer", {"seconds": 1, "label": "tea"})  # never asks
         server.scripted.queue_reply("Your tea is ready.")  # what the assistant says when it goes off
