@@ -115,7 +115,7 @@ def build_parser() -> argparse.ArgumentParser:
     talk.add_argument(
         "--allow-tools", action="store_true",
         help="let tools that ask first (clipboard, opening web addresses, MCP tools that change things) run without "
-        "asking: for scripts; without it such calls are refused",
+        "asking: for scripts; without it a script's such calls are refused, and typed input is asked (o/c/N)",
     )
     talk.add_argument(
         "--continue", dest="continue_file", metavar="FILE", type=Path,
@@ -339,12 +339,19 @@ async def _talk(options: TalkOptions, paths: AppPaths) -> int:
     token = os.environ.get(ENTRA_TOKEN_ENV, "").strip()
     from azassist.core.tools.policy import ReminderDue, ToolActivity, ToolServerStatus, allow_everything, refuse_everything
 
+    # typed lines are the messages: a tool that asks first is asked on the same input;
+    # a script (--say, a WAV, --until-idle, --duration) has no one to ask: --allow-tools or no
+    interactive = not (args.say or samples is not None or args.until_idle or args.duration is not None)
+    asker = _TerminalQuestions()
+
     engine = Engine(
         options.settings,
         keys=keys,
         token_provider=StaticTokenProvider(_secret(token)) if token else _entra_provider(options.settings, paths),
         conversations_dir=paths.conversations_dir,
-        confirm_tool=allow_everything if args.allow_tools else refuse_everything,  # a terminal has no dialog
+        confirm_tool=(
+            allow_everything if args.allow_tools else asker.confirm if interactive else refuse_everything
+        ),
     )
     engine.audio_factory = _audio_factory(args, opened, engine.report)
 
@@ -371,7 +378,7 @@ async def _talk(options: TalkOptions, paths: AppPaths) -> int:
             printer.status(f"note: {event.message}")
         elif isinstance(event, ToolActivity) and event.finished:
             printer.status(_tool_row(event))
-            if event.status == "refused" and not args.allow_tools:
+            if event.status == "refused" and not args.allow_tools and not interactive:
                 printer.status("note: that tool asks first; run with --allow-tools to let it run without asking.")
         elif isinstance(event, ToolServerStatus):
             printer.status(f"{'' if event.ok else 'note: '}{event.message}")
@@ -427,7 +434,7 @@ async def _talk(options: TalkOptions, paths: AppPaths) -> int:
                 while run.fatal is None and not stop.is_set() and not idle():
                     await asyncio.sleep(0.05)
             else:
-                await _read_stdin_messages(engine, stop, run)
+                await _read_stdin_messages(engine, stop, run, asker)
     except Exception as exc:  # a bug of ours: said plainly, the conversation still saved
         log.exception("talk failed")
         message = f"azassist failed ({type(exc).__name__}); the log has the details. The conversation is saved."
@@ -520,8 +527,43 @@ async def _first_of(*awaitables: Any) -> None:
             task.cancel()
 
 
-async def _read_stdin_messages(engine: Any, stop: asyncio.Event, run: _Run) -> None:
-    """Interactive: each line typed is a message; end of input (Ctrl+D) ends the talk."""
+class _TerminalQuestions:
+    """Interactive talk: a tool that asks first asks on the terminal, and the next line typed
+    answers it (o: once, c: for this conversation, anything else: no)."""
+
+    def __init__(self) -> None:
+        self.pending: asyncio.Future[Any] | None = None
+
+    async def confirm(self, request: Any) -> Any:
+        from azassist.core.tools.policy import Decision
+
+        self.pending = asyncio.get_running_loop().create_future()
+        print(
+            f"The assistant wants to: {request.title} ({request.arguments or 'nothing more'}). {request.why}\n"
+            "Allow it? [o]nce, for this [c]onversation, or [N]o: ",
+            end="", file=sys.stderr, flush=True,
+        )
+        try:
+            answer = str(await self.pending).strip().lower()
+        finally:
+            self.pending = None
+        if answer in ("o", "once", "y", "yes"):
+            return Decision.ALLOW_ONCE
+        if answer in ("c", "conversation"):
+            return Decision.ALLOW_CONVERSATION
+        return Decision.DENY
+
+    def answer(self, line: str) -> bool:
+        """True if ``line`` answered a question (so it is not a message)."""
+        if self.pending is None or self.pending.done():
+            return False
+        self.pending.set_result(line)
+        return True
+
+
+async def _read_stdin_messages(engine: Any, stop: asyncio.Event, run: _Run, asker: _TerminalQuestions) -> None:
+    """Interactive: each line typed is a message (or answers a tool's question); end of
+    input (Ctrl+D) ends the talk."""
     loop = asyncio.get_running_loop()
     while not stop.is_set() and run.fatal is None:
         reader = loop.run_in_executor(None, sys.stdin.readline)
@@ -531,7 +573,8 @@ async def _read_stdin_messages(engine: Any, stop: asyncio.Event, run: _Run) -> N
         line = reader.result()
         if not line:
             return
-        engine.send_text(line)
+        if not asker.answer(line):
+            engine.send_text(line)
 
 
 def _write_outputs(args: argparse.Namespace, engine: Any, printer: _Printer) -> None:

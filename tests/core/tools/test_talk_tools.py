@@ -58,3 +58,46 @@ async def test_a_tool_that_asks_is_refused_without_allow_tools_and_runs_with_it(
         assert "Assistant: Result: Opened https://example.org/ in the browser." in out
         assert opened.read_text().strip() == "https://example.org/"
 
+
+
+async def test_typed_input_is_asked_on_the_terminal(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import asyncio
+    import sys
+
+    from ..test_talk import _env
+
+    script, opened = _browser(tmp_path)
+    monkeypatch.setenv("BROWSER", str(script))
+    async with LocalRealtimeServer(api_key=KEY, responder="scripted", pace=0) as server:
+        server.scripted.queue_tool_call("open_url", {"url": "https://example.org/a"}, then="Result: {output}")
+        server.scripted.queue_tool_call("open_url", {"url": "https://example.org/b"}, then="Result: {output}")
+        proc = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "azassist", "--config-dir", str(tmp_path), "talk",
+            "--endpoint", server.endpoint, "--deployment", "gpt-realtime", "--pace", "0",
+            env=_env(tmp_path, AZURE_OPENAI_API_KEY=KEY),
+            stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+        )
+        assert proc.stdin is not None and proc.stdout is not None and proc.stderr is not None
+        seen: list[str] = []
+
+        async def read_until(stream: asyncio.StreamReader, words: str) -> None:
+            buffer = ""
+            while words not in buffer:
+                chunk = await asyncio.wait_for(stream.read(200), 30)
+                assert chunk, f"ended before {words!r}: {buffer}"
+                buffer += chunk.decode()
+            seen.append(buffer)
+
+        await read_until(proc.stderr, "Connected to")
+        proc.stdin.write(b"open the first page\n")
+        await read_until(proc.stderr, "Allow it? [o]nce, for this [c]onversation, or [N]o: ")
+        proc.stdin.write(b"n\n")
+        await read_until(proc.stdout, "Assistant: Result: The user did not allow this (open a web address)")
+        proc.stdin.write(b"open the second page\n")
+        await read_until(proc.stderr, "Allow it?")
+        proc.stdin.write(b"o\n")
+        await read_until(proc.stdout, "Assistant: Result: Opened https://example.org/b in the browser.")
+        proc.stdin.close()
+        assert await asyncio.wait_for(proc.wait(), 30) == 0
+    assert opened.read_text().split() == ["https://example.org/b"]
+    assert "The assistant wants to: Open a web address (url=https://example.org/a)" in "".join(seen)
