@@ -141,6 +141,8 @@ class EngineProvider:
         data["model"]["modalities"] = "audio"
         if mode is Mode.AUDIO_CHECK:
             data["turn_detection"]["mode"] = "server_vad"  # the echo answers each spoken turn
+            # no tools: the check plays your voice back, and must not start the MCP servers
+            data["tools"] = {"clock": False, "timers": False, "clipboard": False, "open_url": False}
         return Settings.model_validate(data)
 
     async def create(self, mode: Mode, settings: Settings, on_audio_event: EventSink) -> Engine:

@@ -152,7 +152,9 @@ class WindowTools:
             with contextlib.suppress(Exception):
                 self.window.tray.notify(event.message)
         elif isinstance(event, ToolServerStatus):
-            if not event.ok:
+            if event.ok:
+                self.window.statusBar().showMessage(event.message, 6000)
+            else:
                 transcript.add_note(EntryKind.WARNING, f"{event.message} The conversation goes on without its tools.", event.at)
         else:
             return False

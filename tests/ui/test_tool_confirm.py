@@ -136,3 +136,20 @@ def test_a_saved_conversation_shows_its_tool_rows_where_they_came(paths: AppPath
         ("assistant", "Timer set."),
         ("tool", "calc › add(a=1, b=2) → refused: you said no"),
     ]
+
+
+@pytest.mark.asyncio
+async def test_the_audio_check_runs_without_tools_or_mcp_servers(paths: AppPaths) -> None:
+    from azassist.core.credentials import CredentialStore
+    from azassist.core.settings import Settings
+    from azassist.ui.session import EngineProvider, Mode
+
+    provider = EngineProvider(CredentialStore(), paths.conversations_dir, local_pace=0)
+    mine = Settings.model_validate({"tools": {"mcp_servers": [{"name": "time", "command": "mcp-server-time"}]}})
+    try:
+        check = await provider.effective_settings(Mode.AUDIO_CHECK, mine)
+        demo = await provider.effective_settings(Mode.DEMO, mine)
+    finally:
+        await provider.aclose()
+    assert check.tools.mcp_servers == [] and not (check.tools.clock or check.tools.timers or check.tools.clipboard)
+    assert [s.name for s in demo.tools.mcp_servers] == ["time"] and demo.tools.clock  # the demo keeps the user's tools
