@@ -119,7 +119,9 @@ async def test_an_http_server_with_its_token_from_the_keyring(secret_service: Se
         settings_file = tmp_path / "settings.json"
         SettingsStore(settings_file).save(Settings.model_validate({"tools": {"mcp_servers": [server]}}))
         assert token not in settings_file.read_text()  # the settings name the header, the keyring holds it
-        async with harness(tools={"mcp_servers": [server]}, engine_kwargs={"confirm_tool": confirm}) as h:
+        async with harness(
+            tools={"mcp_servers": [server]}, engine_kwargs={"confirm_tool": confirm}, conversations_dir=tmp_path / "talks"
+        ) as h:
             await until(lambda: "notes" in statuses(h), 30, "the HTTP server")
             assert statuses(h)["notes"].ok, statuses(h)["notes"].message
             h.server.scripted.queue_tool_call("add", {"a": 2, "b": 40})
@@ -128,9 +130,10 @@ async def test_an_http_server_with_its_token_from_the_keyring(secret_service: Se
             h.server.scripted.queue_tool_call("remember", {"note": "buy milk"})
             assert "Noted (1 so far): buy milk" in await ask(h, "remember milk", 2)
             assert [r.title for r in asked] == ["notes › remember"]  # not marked read-only: asked
-        for path in [*tmp_path.rglob("*")]:
-            if path.is_file():
-                assert token not in path.read_text(errors="replace")
+        files = [path for path in tmp_path.rglob("*") if path.is_file()]
+        assert any(path.suffix == ".jsonl" for path in files)  # the conversation, with its tool rows
+        for path in files:
+            assert token not in path.read_text(errors="replace")
 
 
 async def test_an_http_server_without_its_token_is_reported_and_the_talk_goes_on(secret_service: SecretService) -> None:
