@@ -18,13 +18,15 @@ import time
 from dataclasses import dataclass, field
 from enum import Enum
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import urlparse
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from azassist.core.pricing import DEFAULT_PRICE_TABLE, PRICES_AS_OF, parse_price_table
-from azassist.core.tools.mcp_config import McpServerSettings
+
+if TYPE_CHECKING:  # the MCP server model is built only when the user has a server (start-up time)
+    from azassist.core.tools.mcp_config import McpServerSettings
 
 log = logging.getLogger(__name__)
 
@@ -471,19 +473,44 @@ class ToolsSettings(_Group):
         True, title="Open web addresses", description="Open a page in your browser (asks first)",
         json_schema_extra=_apply("reconnect"),
     )
-    mcp_servers: list[McpServerSettings] = Field(
+    # Kept as plain data, each validated by azassist.core.tools.mcp_config.McpServerSettings:
+    # that model is built only when there is a server (``servers`` gives them as models).
+    mcp_servers: list[dict[str, Any]] = Field(
         default_factory=list, title="MCP servers", description="Programs and web services that give the assistant more tools",
         json_schema_extra=_apply("reconnect", widget="custom"),
     )
 
-    @field_validator("mcp_servers")
+    @field_validator("mcp_servers", mode="before")
     @classmethod
-    def _unique_names(cls, value: list[McpServerSettings]) -> list[McpServerSettings]:
-        names = [s.name.lower() for s in value]
+    def _servers(cls, value: Any) -> list[dict[str, Any]]:
+        if not value:
+            return []
+        if not isinstance(value, list):
+            raise ValueError("expected a list of MCP servers")
+        from azassist.core.tools.mcp_config import McpServerSettings
+
+        servers: list[McpServerSettings] = []
+        for number, raw in enumerate(value, start=1):
+            try:
+                servers.append(raw if isinstance(raw, McpServerSettings) else McpServerSettings.model_validate(raw))
+            except ValidationError as exc:
+                first = exc.errors()[0]
+                where = ".".join(str(p) for p in first["loc"])
+                raise ValueError(f"MCP server {number}: {where}: {str(first['msg']).removeprefix('Value error, ')}") from None
+        names = [s.name.lower() for s in servers]
         duplicate = next((n for n in names if names.count(n) > 1), None)
         if duplicate is not None:
             raise ValueError(f"two MCP servers are called '{duplicate}'; give each its own name")
-        return value
+        return [s.model_dump(mode="json") for s in servers]
+
+    @property
+    def servers(self) -> list[McpServerSettings]:
+        """The MCP servers as models (validated when the settings were)."""
+        if not self.mcp_servers:
+            return []
+        from azassist.core.tools.mcp_config import McpServerSettings
+
+        return [McpServerSettings.model_validate(raw) for raw in self.mcp_servers]
 
 
 class Settings(BaseModel):

@@ -279,7 +279,7 @@ class McpServersPane(QWidget):
 
     @property
     def servers(self) -> list[McpServerSettings]:
-        return list(self.editor.draft.tools.mcp_servers)
+        return self.editor.draft.tools.servers
 
     def reload(self) -> None:
         self.list.blockSignals(True)

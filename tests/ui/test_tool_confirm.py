@@ -152,4 +152,4 @@ async def test_the_audio_check_runs_without_tools_or_mcp_servers(paths: AppPaths
     finally:
         await provider.aclose()
     assert check.tools.mcp_servers == [] and not (check.tools.clock or check.tools.timers or check.tools.clipboard)
-    assert [s.name for s in demo.tools.mcp_servers] == ["time"] and demo.tools.clock  # the demo keeps the user's tools
+    assert [s.name for s in demo.tools.servers] == ["time"] and demo.tools.clock  # the demo keeps the user's tools

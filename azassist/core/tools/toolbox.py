@@ -90,7 +90,7 @@ class Toolbox:
         builtins = enabled_builtins(settings)
         self.taken_names = {tool.name for tool in builtins}
         tools: list[Tool | Toolset] = [self._builtin(tool) for tool in builtins]
-        servers = [server for server in settings.mcp_servers if server.enabled]
+        servers = [server for server in settings.servers if server.enabled]
         if servers:
             from azassist.core.tools.mcp_servers import server_toolset
 
