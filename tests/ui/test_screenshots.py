@@ -188,6 +188,15 @@ TOOLS_SCRIPT = textwrap.dedent(
         await until(lambda: len([e for e in window.transcript.entries if e.kind.value == "tool" and e.final]) >= 2, "tool rows")
         await settle()
         window.grab().save(str(out / "tools-conversation.png"))
+        from azassist.core.tools.policy import Decision, ToolRequest
+        # the question the window asks before a call that reads private data (as the engine asks it)
+        asking = asyncio.ensure_future(window.tools.confirm(ToolRequest(
+            "call_shot", "read_clipboard", "Read the clipboard", "", "It reads what you copied, which may be private.")))
+        await until(lambda: window.tools.open_dialogs, "the question")
+        await settle()
+        window.tools.open_dialogs[-1].grab().save(str(out / "tools-confirm.png"))
+        window.tools.open_dialogs[-1].choose(Decision.DENY)
+        assert await asking is Decision.DENY
         dialog = window.open_settings("tools")
         dialog.resize(880, 700)
         pane = dialog.mcp_servers
@@ -224,6 +233,8 @@ def test_tools_screenshots_from_the_offline_demo(xvfb_display: str, tmp_path: Pa
     for name in ("tools-conversation.png", "tools-settings.png"):
         image = QImage(str(shots / name))
         assert not image.isNull() and image.width() >= 800 and image.height() >= 600, name
+    question = QImage(str(shots / "tools-confirm.png"))
+    assert not question.isNull() and question.width() >= 300
 
 
 HIGH_DPI = textwrap.dedent(
