@@ -30,6 +30,7 @@ from PySide6.QtWidgets import (
     QListWidgetItem,
     QPlainTextEdit,
     QPushButton,
+    QSpinBox,
     QVBoxLayout,
     QWidget,
 )
@@ -114,10 +115,16 @@ class ServerDialog(QDialog):
         self.headers = QPlainTextEdit(self._lines(server, "header") if server else "")
         self.headers.setPlaceholderText("Name: value, one a line (Authorization and keys go to the keyring)")
         self.headers.setFixedHeight(64)
+        self.timeout = QSpinBox()
+        self.timeout.setRange(1, 300)
+        self.timeout.setSuffix(" s")
+        self.timeout.setValue(round(server.timeout_s) if server else 10)
+        self.timeout.setToolTip("How long it may take to start, and to answer each call (uvx and npx may download first)")
         self.rows: dict[str, QWidget] = {}
         for label, widget in (
             ("Name", self.name), ("Kind", self.kind), ("Command", self.command), ("Arguments", self.args),
             ("Working folder", self.cwd), ("Environment", self.env), ("Address", self.url), ("Headers", self.headers),
+            ("Timeout", self.timeout),
         ):
             widget.setAccessibleName(label)
             form.addRow(label, widget)
@@ -196,7 +203,7 @@ class ServerDialog(QDialog):
                 enabled=original.enabled if original else True,
                 policies={tool: ToolPolicy(combo.currentData()) for tool, combo in self.policies.items()
                           if combo.currentData() != ToolPolicy.AUTO.value},
-                timeout_s=original.timeout_s if original else 10.0,
+                timeout_s=float(self.timeout.value()),
             )
         except ValidationError as exc:
             self._fail(" ".join(plain_messages(exc)))

@@ -98,10 +98,11 @@ async def test_add_test_set_a_rule_disable_and_remove_a_server(dialog: SettingsD
     editor = pane.dialog
     assert editor is not None
     fill(editor, name="clock", command=str(TIME_SERVER), args="--local-timezone UTC", env=f"TZ_HINT=x\nAPI_TOKEN=tok-{'4' * 20}")
+    editor.timeout.setValue(30)
     editor.save()
     assert pane.list.count() == 1 and pane.result.text().startswith("Saved 'clock'")
     stored = saved(tmp_path / "settings.json")["tools"]["mcp_servers"][0]
-    assert stored["env"] == {"TZ_HINT": "x"} and stored["secret_env"] == ["API_TOKEN"]
+    assert stored["env"] == {"TZ_HINT": "x"} and stored["secret_env"] == ["API_TOKEN"] and stored["timeout_s"] == 30
     assert "tok-" not in (tmp_path / "settings.json").read_text()
 
     status = await pane.test_selected()  # the real server, started and listed

@@ -139,11 +139,12 @@ class GuardedToolset(MCPToolset):
         return self
 
     def _exposed_name(self, name: str) -> str:
-        """The tool's own name, or ``server_name`` when a built-in tool or another server's
-        tool already goes by it (mcp-server-time's get_current_time and the clock)."""
-        exposed = name
+        """The tool's own name (characters the service refuses become _), or ``server_name``
+        when a built-in tool or another server's tool already goes by it (mcp-server-time's
+        get_current_time and the clock)."""
+        exposed = _function_name(name)  # the service takes ^[A-Za-z0-9_-]{1,64}$ only
         if exposed in self.toolbox.taken_names:
-            exposed = re.sub(r"[^A-Za-z0-9_-]", "_", f"{self.config.name}_{name}")[:64]
+            exposed = _function_name(f"{self.config.name}_{name}")
         self.toolbox.taken_names.add(exposed)
         return exposed
 
@@ -193,6 +194,10 @@ class GuardedToolset(MCPToolset):
             if isinstance(exc, asyncio.CancelledError):
                 raise
             log.debug("closing the MCP server %s: %r", self.config.name, exc)
+
+
+def _function_name(name: str) -> str:
+    return re.sub(r"[^A-Za-z0-9_-]", "_", name)[:64] or "tool"
 
 
 def _read_only(tool: Any) -> bool:

@@ -5,7 +5,8 @@
                                                   need ``Authorization: Bearer TOKEN``
     python mcp_test_server.py sse PORT            SSE at /sse
 
-Tools: ``add`` (read-only), ``remember`` (changes something: the app asks first), ``crash``
+Tools: ``add`` (read-only), ``remember`` (changes something: the app asks first), ``notes.count``
+(a name the realtime service would refuse as is), ``crash``
 (the process dies mid-call), ``nap`` (a slow tool).
 """
 
@@ -34,6 +35,12 @@ def remember(note: str) -> str:
     """Keep a note."""
     notes.append(note)
     return f"Noted ({len(notes)} so far): {note}"
+
+
+@server.tool(name="notes.count", annotations=ToolAnnotations(read_only_hint=True))
+def count_notes() -> str:
+    """How many notes there are (a dotted name, as some servers use)."""
+    return f"{len(notes)} notes"
 
 
 @server.tool(annotations=ToolAnnotations(read_only_hint=True))

@@ -172,8 +172,11 @@ async def test_a_missing_server_is_reported_in_plain_words_and_others_still_work
             "found. Check its command in Settings › Tools."
         )
         assert statuses(h)["helper"].ok
+        assert "notes_count" in statuses(h)["helper"].tools  # the service refuses dots in function names
         h.server.scripted.queue_tool_call("add", {"a": 1, "b": 1})
         assert "1 + 1 = 2" in await ask(h, "one and one", 1)
+        h.server.scripted.queue_tool_call("notes_count", {})
+        assert await ask(h, "how many notes", 2) == "0 notes"
 
 
 async def test_the_test_button_lists_the_tools_or_says_why_not() -> None:
@@ -186,7 +189,7 @@ async def test_the_test_button_lists_the_tools_or_says_why_not() -> None:
     assert not missing.ok and "was not found" in missing.message
     async with http_server("sse") as url:
         sse = await test_server(McpServerSettings(name="sse", transport="sse", url=url), secrets)
-    assert sse.ok and set(sse.tools) == {"add", "remember", "crash", "nap"}
+    assert sse.ok and set(sse.tools) == {"add", "remember", "notes.count", "crash", "nap"}
 
 
 async def test_a_slow_tool_freezes_nothing_and_the_user_can_interrupt_it() -> None:
