@@ -128,14 +128,16 @@ class Captured:
 
 
 async def _probe(run: Run, wav: Path, switches: tuple[str, str, str], *, room: RoomProcess | None = None,
-                 say_at: float | None = None, say: Path | None = None, clean: Path | None = None) -> Captured:
+                 say_at: float | None = None, say: Path | None = None, clean: Path | None = None,
+                 ducking: bool = True) -> Captured:
     """One probe run; if ``say_at`` is given the user speaks ``say`` into ``room`` that many
     seconds after the voice was queued (``clean``: the user's speech as it reached the mic)."""
     out = run.bench.workdir / f"captured-{time.monotonic_ns()}.npy"
     echo, noise, gain = switches
     proc = await asyncio.create_subprocess_exec(
         PYTHON, "-m", "bench.probes.room_echo", "--wav", str(wav), "--out", str(out), "--echo-cancellation", echo,
-        "--noise-suppression", noise, "--auto-gain", gain, env=python_env(run.bench), cwd=ROOT,
+        "--noise-suppression", noise, "--auto-gain", gain, "--startup-ducking", "on" if ducking else "off",
+        env=python_env(run.bench), cwd=ROOT,
         stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
     )
     assert proc.stdout is not None and proc.stderr is not None
@@ -174,16 +176,17 @@ async def figure_11(run: Run) -> list[Figure]:
     figures: list[Figure] = []
     for name in ROOM_NAMES:
         with _room(run, name, noise=False):
-            runs: dict[str, list[Captured]] = {"off": [], "alone": [], "defaults": []}
-            for _ in range(run.echo_reps if not run.quick else 1):
-                for label, switches in (("off", NO_PROCESSING), ("alone", AEC_ALONE), ("defaults", DEFAULTS)):
-                    runs[label].append(await _probe(run, wav, switches))
+            runs: dict[str, list[Captured]] = {"off": [], "alone": [], "defaults": [], "no ducking": []}
+            for _ in range(1 if run.quick else 2):
+                for label, switches in (("off", NO_PROCESSING), ("alone", AEC_ALONE), ("defaults", DEFAULTS),
+                                        ("no ducking", DEFAULTS)):
+                    runs[label].append(await _probe(run, wav, switches, ducking=label != "no ducking"))
         duration = runs["off"][0].duration
         converged = (2.0, duration)
         ref_first = median([c.power(*FIRST_SECOND) for c in runs["off"]])
         ref_late = median([c.power(*converged) for c in runs["off"]])
         alone_late = [_db(ref_late, c.power(*converged)) for c in runs["alone"]]
-        alone_first = [_db(ref_first, c.power(*FIRST_SECOND)) for c in runs["alone"]]
+        undocked_first = [_db(ref_first, c.power(*FIRST_SECOND)) for c in runs["no ducking"]]
         default_late = [_db(ref_late, c.power(*converged)) for c in runs["defaults"]]
         default_first = [_db(ref_first, c.power(*FIRST_SECOND)) for c in runs["defaults"]]
         gaps = [c.underflows for cs in runs.values() for c in cs]
@@ -192,12 +195,13 @@ async def figure_11(run: Run) -> list[Figure]:
         figures += [
             Figure(f"11 ERLE {name}, echo canceller alone, after 2 s", median(alone_late), "dB", None, ">= 20 dB",
                    median(alone_late) >= 20, note=note),
-            Figure(f"11 ERLE {name}, echo canceller alone, first second", median(alone_first), "dB", None, "report",
-                   None, note="no ducking: what the canceller itself removes while it converges"),
             Figure(f"11 echo reduction {name}, app defaults, after 2 s", median(default_late), "dB", None,
                    ">= 20 dB", median(default_late) >= 20, note="AEC + noise suppression + gain"),
-            Figure(f"11 echo reduction {name}, app defaults, first second", median(default_first), "dB", None,
-                   "report", None, note="with the start-up ducking, if any"),
+            ratio_figure(f"11 echo reduction {name}, app defaults, first second", median(default_first),
+                         median(undocked_first), "dB", baseline_name="without the start-up ducking",
+                         note="the -30 dB start-up ducking is on in the value, off in the baseline (what the canceller "
+                              "and noise suppressor remove while converging); above ~120 dB the seam delivered digital "
+                              "silence"),
         ]
     return figures
 
@@ -233,29 +237,34 @@ async def figure_14(run: Run) -> list[Figure]:
     figures: list[Figure] = []
     # the perfect echo path: no echo reaches the microphone, so no canceller (it would only
     # suppress the user: WebRTC's AEC3 without an echo to converge on stays conservative)
-    clients = (("azassist", DEFAULTS, True), ("perfect echo path", NO_ECHO_CANCELLER, False),
-               ("echo cancellation off", NO_ECHO_CANCELLER, True))
+    clients = (("azassist", DEFAULTS, True, True), ("perfect echo path", NO_ECHO_CANCELLER, False, True),
+               ("echo cancellation off", NO_ECHO_CANCELLER, True, True),
+               ("no start-up ducking", DEFAULTS, True, False))
     for name in ROOM_NAMES:
         results: dict[tuple[str, float], tuple[float, float, float]] = {}
         with _room(run, name) as room:
-            for label, switches, echo in clients:
+            for label, switches, echo, ducking in clients:
                 room.set_echo(echo)
-                for at in DOUBLE_TALK_AT:
+                for at in DOUBLE_TALK_AT if ducking else DOUBLE_TALK_AT[:1]:
                     clean_path = run.bench.workdir / f"clean-{time.monotonic_ns()}.wav"
-                    captured = await _probe(run, voice, switches, room=room, say_at=at, say=user, clean=clean_path)
+                    captured = await _probe(run, voice, switches, room=room, say_at=at, say=user, clean=clean_path,
+                                            ducking=ducking)
                     results[(label, at)] = near_end_quality(captured.samples, read_wav(clean_path))
         for at in DOUBLE_TALK_AT:
             corr, snr, kept = results[("azassist", at)]
             perfect_corr, perfect_snr, perfect_kept = results[("perfect echo path", at)]
             off_corr, off_snr, off_kept = results[("echo cancellation off", at)]
             when = "first second" if at < 1 else "converged"
+            undocked = results.get(("no start-up ducking", at))
+            without = (f"; without the start-up ducking: correlation {undocked[0]:.2f}, level kept {undocked[2]:+.0f} dB"
+                       if undocked else "")
             figures.append(ratio_figure(
                 f"14 double talk {name}, {when}: user speech kept (correlation)", corr, perfect_corr, "",
                 baseline_name="perfect echo path",
                 note=f"user starts {at:.1f} s into the reply; azassist defaults: level kept {kept:+.0f} dB, SNR "
                      f"{snr:.1f} dB; perfect echo path (same processing, no echo): {perfect_kept:+.0f} dB, "
                      f"{perfect_snr:.1f} dB; echo cancellation off (raw): correlation {off_corr:.2f}, "
-                     f"{off_kept:+.0f} dB, SNR {off_snr:.1f} dB"))
+                     f"{off_kept:+.0f} dB, SNR {off_snr:.1f} dB{without}"))
     return figures
 
 

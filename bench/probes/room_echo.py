@@ -9,13 +9,14 @@ the first delta was queued: the bench may then have the user speak into the room
 one JSON line; the delivered samples go to ``--out`` (int16 .npy) with their arrival times.
 
     python -m bench.probes.room_echo --wav reply.wav --out captured.npy \
-        [--echo-cancellation on|off] [--noise-suppression on|off] [--auto-gain on|off]
+        [--echo-cancellation on|off] [--noise-suppression on|off] [--auto-gain on|off] [--startup-ducking on|off]
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import dataclasses
 import json
 import os
 import sys
@@ -37,6 +38,9 @@ async def run(args: argparse.Namespace) -> dict[str, object]:
     )
     voice = read_wav(args.wav)
     audio = await open_device_audio(settings, strict=True)
+    if args.startup_ducking == "off":
+        options = audio.processor.options
+        audio.processor.configure(dataclasses.replace(options, startup_ducking=False))
     captured: list[tuple[float, np.ndarray]] = []
     stop = asyncio.Event()
 
@@ -71,7 +75,7 @@ def main() -> int:
     parser.add_argument("--wav", required=True)
     parser.add_argument("--out", required=True)
     parser.add_argument("--tail", type=float, default=0.5, help="seconds to keep listening after the voice")
-    for name in ("--echo-cancellation", "--noise-suppression", "--auto-gain"):
+    for name in ("--echo-cancellation", "--noise-suppression", "--auto-gain", "--startup-ducking"):
         parser.add_argument(name, choices=("on", "off"), default="on")
     result = asyncio.run(run(parser.parse_args()))
     print(json.dumps(result), flush=True)

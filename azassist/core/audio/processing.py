@@ -133,6 +133,9 @@ class ProcessingOptions:
     noise_suppression: bool = True
     auto_gain: bool = True
     high_pass_filter: bool = True
+    # the -30 dB attenuation of the canceller's first second (and after a playback gap); off
+    # only to measure what it does (bench figures 11 and 14)
+    startup_ducking: bool = True
 
 
 class AudioProcessor:
@@ -221,7 +224,7 @@ class AudioProcessor:
             self.gain_held_frames += 1
         elif gain is not None:
             _processed(gain.process_stream, frame, "capture (gain)")
-        if self._warmup_left > 0 and self.far_end_active:
+        if self._warmup_left > 0 and self.far_end_active and self._options.startup_ducking:
             samples = np.frombuffer(frame.data, dtype=np.int16)  # APM made it writable
             samples[:] = (samples.astype(np.int32) * WARMUP_GAIN).astype(np.int16)
             self.ducked_frames += 1
