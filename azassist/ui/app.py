@@ -249,8 +249,13 @@ def run_gui(
             if early is None:
                 if load.settings.ui.start_minimised and window.tray.available:
                     window.tray.show()
+                    # nothing to paint: the engine's import begins on its thread now, so a
+                    # resident azassist started at login is warm when the tray's talk is pressed
+                    from azassist.core.preload import preload_engine
+
+                    preload_engine()
                 else:
-                    window.show()
+                    window.show()  # the engine's import begins once it is painted (_schedule_warm_up)
             if demo:
                 window.start_demo()
             elif connect and load.settings.connection.is_configured:
