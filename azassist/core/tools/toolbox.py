@@ -144,11 +144,12 @@ class Toolbox:
             try:
                 decision = await question
             except asyncio.CancelledError:
-                activity("refused", "the conversation ended before you answered")
                 current = asyncio.current_task()
                 if current is not None and current.cancelling():  # this call itself was cancelled
+                    activity("refused", "interrupted before you answered")
                     question.cancel()
                     raise
+                activity("refused", "the conversation ended before you answered")
                 raise ToolError("The user did not answer before the conversation ended; it was not done.") from None
             finally:
                 self._questions.discard(question)
