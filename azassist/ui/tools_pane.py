@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import shlex
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -435,7 +436,7 @@ class McpServersPane(QWidget):
         return status
 
     def _choose_import(self) -> None:
-        start = str(Path.home())
+        start = str(next((path for path in _known_config_files() if path.exists()), Path.home()))
         path, _filter = QFileDialog.getOpenFileName(
             self, "Import MCP servers", start, "MCP server lists (*.json);;All files (*)"
         )
@@ -465,6 +466,20 @@ class McpServersPane(QWidget):
         summary += f": {', '.join(added)}." if added else "."
         self.show_result(bool(added), " ".join([summary, *notes]))
         return added
+
+
+def _known_config_files() -> list[Path]:
+    """Where Claude Desktop and VS Code keep their MCP servers: the import dialog opens there."""
+    home = Path.home()
+    appdata = Path(os.environ.get("APPDATA", home / "AppData" / "Roaming"))
+    return [
+        home / ".config" / "Claude" / "claude_desktop_config.json",
+        home / "Library" / "Application Support" / "Claude" / "claude_desktop_config.json",
+        appdata / "Claude" / "claude_desktop_config.json",
+        home / ".config" / "Code" / "User" / "mcp.json",
+        home / "Library" / "Application Support" / "Code" / "User" / "mcp.json",
+        appdata / "Code" / "User" / "mcp.json",
+    ]
 
 
 def add_to_settings(dialog: Any) -> McpServersPane:

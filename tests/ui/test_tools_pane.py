@@ -153,3 +153,26 @@ def test_the_editor_refuses_what_cannot_start(dialog: SettingsDialog) -> None:
     editor.save()
     assert "letters, digits" in editor.error.text()
     assert not editor.command.isVisible() and editor.url.isVisible()  # only the fields of its kind
+
+
+def test_import_opens_where_claude_desktop_keeps_its_file(
+    dialog: SettingsDialog, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from PySide6.QtWidgets import QFileDialog
+
+    home = tmp_path / "home"
+    config = home / ".config" / "Claude" / "claude_desktop_config.json"
+    config.parent.mkdir(parents=True)
+    config.write_text(json.dumps(CLAUDE))
+    monkeypatch.setenv("HOME", str(home))
+    asked: list[str] = []
+
+    def pick(_parent: object, _title: str, start: str, _filter: str) -> tuple[str, str]:
+        asked.append(start)  # the system's file picker is not under test: the user picks the offered file
+        return start, ""
+
+    monkeypatch.setattr(QFileDialog, "getOpenFileName", staticmethod(pick))
+    pane = pane_of(dialog)
+    pane.import_button.click()
+    assert asked == [str(config)]
+    assert pane.list.count() == 2
