@@ -295,7 +295,7 @@ class Engine:
     def busy(self) -> bool:
         """A reply is asked for, arriving or still playing: what a script waits out before
         its next message (a refused request or a stalled reply ends it too)."""
-        if self._waiting_texts:
+        if self._waiting_texts or self.toolbox.calls_under_way:
             return True
         live = self._live
         if live is None:

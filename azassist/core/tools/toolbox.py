@@ -69,6 +69,7 @@ class Toolbox:
         self.permissions = Permissions()
         self._questions: set[asyncio.Task[Decision]] = set()
         self.taken_names: set[str] = set()  # the names this connection's tools go by, for MCP clashes
+        self.calls_under_way = 0  # asking or running: a script waits for them (Engine.busy)
 
     def cancel_questions(self) -> None:
         """The connection is ending: unanswered questions close and count as a no (LiveKit
@@ -129,6 +130,24 @@ class Toolbox:
         run: Callable[[], Awaitable[Any]],
         server: str | None = None,
         describe_failure: Callable[[BaseException], str] | None = None,
+    ) -> Any:
+        self.calls_under_way += 1
+        try:
+            return await self._guarded(call_id, name, title, arguments, asks, why, run, server, describe_failure)
+        finally:
+            self.calls_under_way -= 1
+
+    async def _guarded(
+        self,
+        call_id: str,
+        name: str,
+        title: str,
+        arguments: dict[str, Any],
+        asks: bool,
+        why: str,
+        run: Callable[[], Awaitable[Any]],
+        server: str | None,
+        describe_failure: Callable[[BaseException], str] | None,
     ) -> Any:
         summary = redact(short_arguments(arguments))
 

@@ -101,3 +101,22 @@ async def test_typed_input_is_asked_on_the_terminal(tmp_path: Path, monkeypatch:
         assert await asyncio.wait_for(proc.wait(), 30) == 0
     assert opened.read_text().split() == ["https://example.org/b"]
     assert "The assistant wants to: Open a web address (url=https://example.org/a)" in "".join(seen)
+
+
+async def test_a_script_waits_for_a_slow_mcp_tool_and_its_answer(tmp_path: Path) -> None:
+    import json
+    import sys
+
+    server_script = Path(__file__).with_name("mcp_test_server.py")
+    settings = {"tools": {"mcp_servers": [{"name": "sleepy", "command": sys.executable, "args": [str(server_script), "stdio"]}]}}
+    (tmp_path / "settings.json").write_text(json.dumps(settings))
+    async with LocalRealtimeServer(api_key=KEY, responder="scripted", pace=0) as server:
+        server.scripted.queue_tool_call("nap", {"seconds": 3}, then="Woke: {output}")
+        status, out, err = await _talk(
+            tmp_path, "--endpoint", server.endpoint, "--deployment", "gpt-realtime", "--pace", "0", "--say", "take a nap",
+            "--idle-seconds", "0.3",
+        )
+    assert status == 0, err
+    assert "Assistant: Woke: Slept 3.0 s." in out.splitlines()
+    assert "The MCP server 'sleepy' is ready with 5 tools." in err
+    assert "tool: sleepy › nap(seconds=3) → Slept 3.0 s." in err
