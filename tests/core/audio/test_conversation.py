@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import base64
 import subprocess
+import time
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -140,15 +141,20 @@ def speaker_loopback(virtual_audio: object) -> Iterator[None]:
 
 async def reply_and_count_speech_starts(settings: AudioSettings, speech_wav: Path) -> tuple[int, str]:
     """Speak once; return how often the server heard speech while its reply was playing, and
-    how the reply ended (completed, or cancelled by that barge-in)."""
+    how the reply ended (completed, or cancelled by that barge-in).
+
+    "While playing" runs until the speaker has played the reply out, not until the server's
+    ``response.done``: the server sends faster than real time, and speech heard during the
+    played tail interrupts the assistant just the same (the client stops its playback)."""
     async with conversation(settings) as talk:
         await speak_into_microphone(speech_wav)
         await until(lambda: talk.server_events("response.done") != [], 30, "the reply to end")
         await until(lambda: talk.audio.output.idle, 30, "the reply to be played out")
+        played_out = time.monotonic()  # the server stamps its events on this clock
         created = talk.server_events("response.created")[0].t
         done = talk.server_events("response.done")[0]
         starts_during_reply = [
-            e for e in talk.server_events("input_audio_buffer.speech_started") if created < e.t <= done.t
+            e for e in talk.server_events("input_audio_buffer.speech_started") if created < e.t <= played_out
         ]
         return len(starts_during_reply), str(done["response"]["status"])
 
