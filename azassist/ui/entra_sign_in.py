@@ -19,7 +19,7 @@ from PySide6.QtCore import QObject, Qt, Signal
 from PySide6.QtGui import QGuiApplication, QHideEvent
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
-from azassist.core.engine.auth import TokenError
+from azassist.core.auth import TokenError
 from azassist.core.entra import DeviceCodePrompt, EntraTokenProvider, shared_provider
 from azassist.core.settings import AuthMode, Settings, SignInMethod
 from azassist.ui.settings_form import SettingsEditor, field_specs

@@ -15,8 +15,7 @@ Import this package on the main thread (LiveKit registers its plugins there only
 lazily: importing LiveKit takes one to three seconds.
 """
 
-from azassist.core.engine.audio_io import AudioFactory, AudioPair, AudioSeam, MeteredInput, no_audio
-from azassist.core.engine.auth import (
+from azassist.core.auth import (
     ApiKeySource,
     EnvironmentKeySource,
     MemoryKeySource,
@@ -24,6 +23,7 @@ from azassist.core.engine.auth import (
     TokenError,
     TokenProvider,
 )
+from azassist.core.engine.audio_io import AudioFactory, AudioPair, AudioSeam, MeteredInput, no_audio
 from azassist.core.engine.engine import MIN_PUSH_TO_TALK_SECONDS, Engine
 from azassist.core.engine.errors import Failure, describe_failure, describe_server_error
 

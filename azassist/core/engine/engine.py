@@ -30,6 +30,7 @@ from livekit.plugins import openai as lk_openai
 from livekit.plugins.openai.realtime.realtime_model import SAMPLE_RATE as PLUGIN_SAMPLE_RATE
 
 from azassist.core.audio.levels import SilenceGate
+from azassist.core.auth import ApiKeySource, TokenError, TokenProvider
 from azassist.core.credentials import CredentialError
 from azassist.core.engine.audio_io import (
     AudioFactory,
@@ -41,7 +42,6 @@ from azassist.core.engine.audio_io import (
     read_levels,
     wait_for_sound_in,
 )
-from azassist.core.engine.auth import ApiKeySource, TokenError, TokenProvider
 from azassist.core.engine.errors import Failure, describe_chain, describe_failure
 from azassist.core.engine.options import (
     PREVIEW_TEMPERATURE,

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 
-from azassist.core.engine.auth import TokenError
+from azassist.core.auth import TokenError
 from azassist.core.secrets import redact
 
 CANCELLED = "Sign-in was cancelled."

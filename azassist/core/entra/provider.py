@@ -22,7 +22,7 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import urlparse
 
-from azassist.core.engine.auth import ENTRA_SCOPE, TokenError
+from azassist.core.auth import ENTRA_SCOPE, TokenError
 from azassist.core.entra import errors
 from azassist.core.entra.claims import Account, account_from_token
 from azassist.core.secrets import Secret

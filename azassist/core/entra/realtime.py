@@ -22,7 +22,7 @@ from typing import Any
 from livekit.agents import APIConnectionError
 from livekit.plugins import openai as lk_openai
 
-from azassist.core.engine.auth import TokenError, TokenProvider
+from azassist.core.auth import TokenError, TokenProvider
 
 PINNED_LIVEKIT = "1.8.9"
 _RealtimeModel: Any = lk_openai.realtime.RealtimeModel

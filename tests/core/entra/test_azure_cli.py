@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from azassist.core.engine.auth import TokenError
+from azassist.core.auth import TokenError
 from azassist.core.entra import EntraConfig, EntraTokenProvider, errors
 from azassist.core.settings import SignInMethod
 

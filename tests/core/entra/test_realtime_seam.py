@@ -19,7 +19,7 @@ from livekit.agents import Agent, AgentSession, APIConnectionError, llm
 from livekit.agents import __version__ as livekit_version
 from livekit.plugins import openai as lk_openai
 
-from azassist.core.engine.auth import StaticTokenProvider, TokenError
+from azassist.core.auth import StaticTokenProvider, TokenError
 from azassist.core.engine.options import Credentials, realtime_model_kwargs, tts_kwargs
 from azassist.core.entra import EntraTokenProvider
 from azassist.core.entra.realtime import PINNED_LIVEKIT, EntraRealtimeModel, build_realtime_model, tts_token_provider

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from azassist.core.engine.auth import TokenError
+from azassist.core.auth import TokenError
 from azassist.core.entra import DeviceCodePrompt, EntraConfig, EntraTokenProvider, errors
 from azassist.core.entra.claims import token_claims
 from azassist.core.secrets import redact
