@@ -27,16 +27,19 @@ from __future__ import annotations
 import gc
 import importlib
 import logging
+import queue
 import sys
 import threading
 import time
 from concurrent.futures import Future
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
     from types import ModuleType
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 # What the engine and a device connection need, the big independent pieces first; the last
 # one imports LiveKit's OpenAI plugin (a registration, kept for later). The others are only a
@@ -57,26 +60,69 @@ _future: Future[None] | None = None
 _kept: list[Any] = []  # plugins that asked to register from the worker thread
 _original_register: Any = None
 _keyring_started = False
+_jobs: queue.SimpleQueue[Callable[[], None]] = queue.SimpleQueue()
+_worker: threading.Thread | None = None
+
+
+def in_import_thread(work: Callable[[], T]) -> Future[T]:
+    """Run ``work`` on the one thread that does every background import of this process, in
+    the order asked (the settings beside the window, keyring, the engine, the local server).
+
+    One thread, not one per job: two threads importing the same package at once can meet in
+    its circular imports, and Python then hands one of them the half-initialised module (a
+    window launched with the engine's import beside the settings' failed on pydantic:
+    "cannot import name 'import_string' from partially initialized module"). Not a daemon:
+    a quit waits for the import under way (finalising under a thread that loads native
+    modules crashed: SIGSEGV at exit)."""
+    global _worker
+    future: Future[T] = Future()
+    future.set_running_or_notify_cancel()  # a waiter that gives up cannot cancel the work
+
+    def job() -> None:
+        try:
+            future.set_result(work())
+        except BaseException as exc:
+            future.set_exception(exc)
+
+    with _lock:
+        _jobs.put(job)
+        if _worker is None:
+            _worker = threading.Thread(target=_run_jobs, name="azassist-import")
+            _worker.start()
+    return future
+
+
+def _run_jobs() -> None:
+    global _worker
+    while True:
+        with _lock:
+            try:
+                job = _jobs.get_nowait()
+            except queue.Empty:
+                _worker = None  # the next job starts a new thread
+                return
+        job()
 
 
 def preload_engine() -> Future[None]:
-    """Start importing the engine on a worker thread (once); the future is done when it is."""
+    """Start importing the engine on the import thread (once); the future is done when it is."""
     global _future
     with _lock:
-        if _future is None:
+        if _future is not None:
+            return _future
+        if ENGINE in sys.modules:  # imported the plain way already
             _future = Future()
-            _future.set_running_or_notify_cancel()  # a waiter that gives up cannot cancel the import
-            if ENGINE in sys.modules:  # imported the plain way already
-                _future.set_result(None)
-            else:
-                # not a daemon: a quit during the import waits for it (an interpreter that
-                # finalises under a thread loading native modules crashed: SIGSEGV at exit)
-                threading.Thread(target=_import_all, args=(_future,), name="azassist-engine-import").start()
+            _future.set_running_or_notify_cancel()
+            _future.set_result(None)
+            return _future
+    future = in_import_thread(_import_all)
+    with _lock:
+        _future = _future or future
         return _future
 
 
 def preload_keyring() -> None:
-    """Let keyring choose its backend on a thread of its own (once). Its first use imports
+    """Let keyring choose its backend on the import thread (once). Its first use imports
     every backend it knows and asks D-Bus which one answers: 0.3 s on the window's thread
     while the engine imported (measured: the demo's longest stall after its first paint)."""
     global _keyring_started
@@ -93,10 +139,10 @@ def preload_keyring() -> None:
         except Exception:  # said by the credential store when it is used
             log.debug("keyring backend not chosen ahead of use", exc_info=True)
 
-    threading.Thread(target=choose, name="azassist-keyring").start()
+    in_import_thread(choose)
 
 
-def _import_all(future: Future[None]) -> None:
+def _import_all() -> None:
     started = time.perf_counter()
     was_enabled = gc.isenabled()
     gc.disable()
@@ -111,14 +157,10 @@ def _import_all(future: Future[None]) -> None:
             except Exception:
                 log.debug("preloading %s failed; it is imported again where it is used", name, exc_info=True)
         gc.freeze()  # what was imported is never garbage: keep it out of every later collection
-    except BaseException as exc:  # said where it is awaited (the window shows it, talk prints it)
-        future.set_exception(exc)
-        return
     finally:
         if was_enabled:
             gc.enable()
     log.debug("voice engine imported on a worker thread in %.0f ms", 1000 * (time.perf_counter() - started))
-    future.set_result(None)
 
 
 def _keep_plugin_registrations() -> None:
@@ -161,12 +203,12 @@ def finish_on_main_thread() -> None:
 
 
 async def import_off_thread(name: str) -> ModuleType:
-    """``name`` imported on a worker thread while the loop keeps running (for what registers
+    """``name`` imported on the import thread while the loop keeps running (for what registers
     no LiveKit plugin: the local server). On the loop's thread such an import also waited
     for every module the engine's import held meanwhile: the demo's window stalled 0.6 s."""
     import asyncio
 
-    return await asyncio.to_thread(importlib.import_module, name)
+    return await asyncio.wrap_future(in_import_thread(lambda: importlib.import_module(name)))
 
 
 async def load_engine() -> ModuleType:

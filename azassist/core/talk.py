@@ -263,8 +263,9 @@ async def _demo_server(options: TalkOptions) -> AsyncIterator[TalkOptions]:
     if not options.args.demo:
         yield options
         return
-    from azassist.simulator import LocalRealtimeServer
+    from azassist.core.preload import import_off_thread
 
+    LocalRealtimeServer = (await import_off_thread("azassist.simulator.server")).LocalRealtimeServer
     key = secrets.token_urlsafe(24)
     async with LocalRealtimeServer(
         api_key=key, deployments=(DEMO_DEPLOYMENT,), responder="demo", pace=options.args.pace or 0
@@ -600,9 +601,6 @@ def main(argv: list[str], paths: AppPaths) -> int:
     except SystemExit as exc:  # argparse already printed the usage message
         return int(exc.code) if isinstance(exc.code, int) else EXIT_USAGE
     os.environ.pop("OPENAI_API_VERSION", None)  # only our settings choose the protocol
-    from azassist.core.preload import preload_engine
-
-    preload_engine()  # on its own thread, while the settings load and the options are checked
     try:
         loaded = SettingsStore(paths.settings_file).load()
         for notice in loaded.notices:
@@ -612,6 +610,9 @@ def main(argv: list[str], paths: AppPaths) -> int:
             read_wav(args.input_wav)  # a bad file is a usage error before connecting
         if args.continue_file is not None:
             _check_continue_file(args.continue_file)
+        from azassist.core.preload import preload_engine
+
+        preload_engine()  # on the import thread, while the loop starts (and the demo server)
         return asyncio.run(_main_async(options, paths))
     except UsageError as exc:
         print(f"azassist talk: {exc}", file=sys.stderr)

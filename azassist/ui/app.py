@@ -131,36 +131,26 @@ FINISH_MODULES = (
     "azassist.ui.settings_dialog",
     "azassist.ui.tray",
     "azassist.ui.global_hotkey",
+    "azassist.ui.tool_confirm",
     "azassist.ui.errors",
     "azassist.ui.event_loop",
 )
 
 
 def beside_the_window(work: Callable[[], T]) -> T:
-    """``work()`` run on a thread while this one keeps the painted window's events flowing
-    (paint, expose, timers; user input stays queued: nothing is ready for it yet)."""
-    import threading
+    """``work()`` run on the import thread (``azassist.core.preload``) while this one keeps the
+    painted window's events flowing (paint, expose, timers; user input stays queued: nothing
+    is ready for it yet)."""
+    from azassist.core.preload import in_import_thread
 
     app = QApplication.instance()
     assert app is not None
-    outcome: list[Any] = []
-    done = threading.Event()
-
-    def run() -> None:
+    future = in_import_thread(work)
+    while True:
         try:
-            outcome.append((True, work()))
-        except BaseException as exc:
-            outcome.append((False, exc))
-        finally:
-            done.set()
-
-    threading.Thread(target=run, name="azassist-start-up").start()
-    while not done.wait(0.004):
-        app.processEvents(QEventLoop.ProcessEventsFlag.ExcludeUserInputEvents, 5)
-    ok, value = outcome[0]
-    if not ok:
-        raise value
-    return value
+            return future.result(timeout=0.004)
+        except TimeoutError:
+            app.processEvents(QEventLoop.ProcessEventsFlag.ExcludeUserInputEvents, 5)
 
 
 def run_gui(
