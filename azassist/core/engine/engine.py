@@ -414,7 +414,9 @@ class Engine:
                 return Error(ErrorKind.AUTH, exc.message, redact(exc.detail), fatal=True)
             return Credentials(entra_token=token.reveal())
         try:
-            key = self.keys.get_api_key(connection.host) if self.keys else None
+            # the keyring answers over D-Bus (and may pick its backend first): off the loop's
+            # thread, which is the window's
+            key = await asyncio.to_thread(self.keys.get_api_key, connection.host) if self.keys else None
         except CredentialError as exc:
             return Error(ErrorKind.KEYRING, exc.message, redact(exc.detail), fatal=True)
         if not key:
