@@ -13,6 +13,7 @@ from __future__ import annotations
 import tempfile
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -26,7 +27,7 @@ from azassist.core.settings import AudioSettings
 from azassist.simulator import LocalRealtimeServer
 from azassist.simulator.responders import Reply, Responder, Turn
 from azassist.simulator.speech import synthesize
-from tests.core.audio.support import until
+from tests.core.audio.support import device_glitches, until
 from tests.support.room import RoomProcess, simulated_room, write_wav
 
 pytestmark = [pytest.mark.audio, pytest.mark.asyncio, pytest.mark.timeout(120)]
@@ -89,7 +90,15 @@ async def session_on_devices(settings: AudioSettings) -> AsyncIterator[tuple[Loc
             await audio.aclose()
 
 
-async def self_interruptions(room: RoomProcess, question: Path, settings: AudioSettings) -> tuple[int, str]:
+@dataclass
+class Outcome:
+    heard_itself: int  # speech_started events while the first reply was produced
+    status: str  # how that reply ended
+    into_reply: list[float]  # seconds into the reply of each
+    glitches: int  # device overflows and underflows meanwhile (see device_glitches)
+
+
+async def self_interruptions(room: RoomProcess, question: Path, settings: AudioSettings) -> Outcome:
     """Ask once through the room; how often the server heard speech while its first reply
     was being produced, and how that reply ended."""
     async with session_on_devices(settings) as (server, audio):
@@ -98,22 +107,31 @@ async def self_interruptions(room: RoomProcess, question: Path, settings: AudioS
         await until(lambda: audio.output.idle, 30, "the reply to be played out")
         created = server.sent.of_type("response.created")[0].t
         done = server.sent.of_type("response.done")[0]
-        starts = [e for e in server.sent.of_type("input_audio_buffer.speech_started") if created < e.t <= done.t]
-        return len(starts), str(done["response"]["status"])
+        starts = [e.t for e in server.sent.of_type("input_audio_buffer.speech_started") if created < e.t <= done.t]
+        return Outcome(len(starts), str(done["response"]["status"]), [t - created for t in starts],
+                       device_glitches(audio))
 
 
 async def test_in_the_small_office_the_assistant_does_not_interrupt_itself(
     small_office: RoomProcess, question_wav: Path
 ) -> None:
-    heard_itself, status = await self_interruptions(small_office, question_wav, AudioSettings())
-    assert (heard_itself, status) == (0, "completed")
+    for attempt in (1, 2):
+        outcome = await self_interruptions(small_office, question_wav, AudioSettings())
+        if outcome.heard_itself == 0 or not outcome.glitches:
+            break
+        # a sound server that missed its deadline on a loaded machine cut a gap into the
+        # echo path, which the canceller must re-converge on; said, and asked once more
+        print(f"attempt {attempt}: {outcome.glitches} device glitch(es); asking again")
+    assert (outcome.heard_itself, outcome.status) == (0, "completed"), (
+        f"the assistant heard itself {outcome.heard_itself} time(s), at "
+        + ", ".join(f"{t:.1f}" for t in outcome.into_reply) + f" s into its reply; device glitches {outcome.glitches}")
 
 
 async def test_in_the_small_office_without_echo_cancellation_it_does(
     small_office: RoomProcess, question_wav: Path
 ) -> None:
     """The control: the room's echo is loud enough for the server's VAD."""
-    heard_itself, status = await self_interruptions(
+    outcome = await self_interruptions(
         small_office, question_wav, AudioSettings(echo_cancellation=False, noise_suppression=False, auto_gain=False)
     )
-    assert heard_itself >= 1 and status == "cancelled"
+    assert outcome.heard_itself >= 1 and outcome.status == "cancelled"
