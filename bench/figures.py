@@ -444,7 +444,7 @@ async def figure_7(run: Run) -> list[Figure]:
                      note="user final + 6 growing assistant partials + final, with layout and paint"),
         ratio_figure(f"7 conversation file append, turn {turns} vs 50", ms(file["late_cost"]),
                      ms(file["early_cost"]), "ms", at_most=1.5, baseline_name="turn 50",
-                     note="two fsync-ed JSON lines per turn"),
+                     note="two JSON lines per turn, written and flushed (their fsync follows on its own thread)"),
         Figure(f"7 window RSS after {thousand} turns", rss[thousand], "MB", rss[first],
                "flat (<= 1.1x turn 50)", rss[thousand] / rss[first] <= 1.1,
                note=f"{growth_kb:.1f} kB per turn; " + ", ".join(f"turn {k}: {v:.0f} MB" for k, v in rss.items())),

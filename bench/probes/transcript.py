@@ -7,7 +7,7 @@ text. A turn's cost is the time of those calls plus the layout and painting they
 (``processEvents`` until nothing is pending), measured around turn 50 and around turn N.
 RSS is read after turn 50 and after turn 1,000.
 
-File: ``ConversationWriter.append`` (a JSON line, flushed and fsync-ed) for the same turns.
+File: ``ConversationWriter.append`` (a JSON line, flushed; the fsync follows on its own thread) for the same turns.
 """
 
 from __future__ import annotations

@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import json
+import signal
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -107,3 +111,35 @@ def test_not_a_conversation(tmp_path: Path) -> None:
     stranger.write_text('{"type": "turn", "role": "user", "text": "hi"}\n')
     with pytest.raises(ValueError):
         read_conversation(stranger)
+
+
+def test_a_turn_is_on_disk_when_append_returns_even_if_the_process_is_killed(tmp_path: Path) -> None:
+    """The line reaches the operating system in ``append`` (the fsync follows on a thread of
+    its own): a process killed right after it loses nothing."""
+    script = (
+        "import os, signal, sys\n"
+        "from pathlib import Path\n"
+        "from azassist.core.transcript import ConversationWriter, TurnRecord\n"
+        "writer = ConversationWriter(Path(sys.argv[1]), {})\n"
+        "writer.append(TurnRecord(role='assistant', text='kept', id='a1', started_at=1.0))\n"
+        "print(writer.path, flush=True)\n"
+        "os.kill(os.getpid(), signal.SIGKILL)\n"
+    )
+    result = subprocess.run([sys.executable, "-c", script, str(tmp_path)], capture_output=True, text=True, timeout=60)
+    assert result.returncode == -signal.SIGKILL
+    conversation = read_conversation(Path(result.stdout.strip()))
+    assert [turn.text for turn in conversation.turns] == ["kept"]
+
+
+def test_the_fsync_follows_on_its_own_thread_and_close_waits_for_it(tmp_path: Path) -> None:
+    writer = ConversationWriter(tmp_path, {})
+    writer.append(TurnRecord(role="user", text="hello", id="u1", started_at=1.0))
+    assert [turn.text for turn in read_conversation(writer.path).turns] == ["hello"]  # readable at once
+    deadline = time.monotonic() + 30  # a bound for a hang, not a speed
+    while writer.unsynced and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert not writer.unsynced
+    writer.append(TurnRecord(role="assistant", text="hi", id="a1", started_at=2.0))
+    writer.close()
+    assert not writer.unsynced
+    assert [turn.text for turn in read_conversation(writer.path).turns] == ["hello", "hi"]
