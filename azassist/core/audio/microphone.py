@@ -195,6 +195,7 @@ class MicrophoneInput(AudioInput):
     def _on_block(self, indata: np.ndarray, time_info: Any, status: Any) -> None:
         if status.input_overflow:
             self.overflows += 1
+            self._processor.capture_gap()
         self.input_latency = max(0.0, time_info.currentTime - time_info.inputBufferAdcTime)
         reported = _stream_time(time_info.inputBufferAdcTime, time_info.currentTime)
         lost = bool(status.input_overflow)

@@ -47,8 +47,9 @@ RENDER_LEAD = 0.0
 WARMUP_SECONDS = 1.0
 WARMUP_GAIN = 0.03  # -30 dB
 # A gap in the playback (the speaker's device ran dry mid-reply: a late callback under CPU
-# load) shifts the echo path the canceller had converged on, and it leaks while it
-# re-converges: the attenuation comes back for this much played speech.
+# load) or in the capture (the microphone's buffer overflowed) shifts the echo path the
+# canceller had converged on, and it leaks while it re-converges: the attenuation comes back
+# for this much played speech.
 REWARM_SECONDS = 1.0
 FAR_ACTIVE_FRAMES = 30
 FAR_ACTIVE_PEAK = 300  # about -40 dBFS
@@ -155,7 +156,8 @@ class AudioProcessor:
         self._far_quiet_frames = FAR_ACTIVE_FRAMES  # render frames since the last active one
         self._silence = _Silence()
         self.ducked_frames = 0
-        self.playback_gaps = 0
+        self.playback_gaps = 0  # each re-arms the warm-up's attenuation (REWARM_SECONDS)
+        self.capture_gaps = 0  # ... as do these, while the assistant is audible
         self._render_next_at = 0.0  # DAC time right after the last frame handed over
         self._render_queue: collections.deque[tuple[np.ndarray, int, float]] = collections.deque(maxlen=100)
         self._delay_ms = -1
@@ -235,6 +237,17 @@ class AudioProcessor:
         if self._apm is None or not self._options.echo_cancellation:
             return
         self.playback_gaps += 1
+        self._rewarm()
+
+    def capture_gap(self) -> None:
+        """The microphone's buffer overflowed (microphone thread): while the assistant is
+        audible, the same as a playback gap (the echo path moved); otherwise nothing."""
+        if self._apm is None or not self._options.echo_cancellation or not self.far_end_active:
+            return
+        self.capture_gaps += 1
+        self._rewarm()
+
+    def _rewarm(self) -> None:
         # one 10 ms frame more: the played frame that first counts down is already in the
         # canceller when its microphone frame is attenuated
         self._warmup_left = max(self._warmup_left, REWARM_SECONDS + 0.01)

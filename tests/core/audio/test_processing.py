@@ -154,3 +154,18 @@ def test_without_echo_cancellation_a_playback_gap_changes_nothing(assistant_voic
     capture(processor, assistant_voice, assistant_voice)
     assert processor.ducked_frames == 0 and processor.playback_gaps == 0
 
+
+def test_a_capture_gap_while_the_assistant_is_audible_attenuates_again(assistant_voice: np.ndarray) -> None:
+    processor = AudioProcessor(ProcessingOptions(echo_cancellation=True, noise_suppression=False, auto_gain=False))
+    echo = (assistant_voice * 0.5).astype(np.int16)
+    capture(processor, echo, assistant_voice)  # converged: the warm-up is over
+    processor.capture_gap()  # the assistant went quiet at the end of the voice: nothing to do
+    assert processor.capture_gaps == 0
+    converged = processor.ducked_frames
+    half = len(assistant_voice) // 2 // FRAME * FRAME
+    capture(processor, echo[:half], assistant_voice[:half])
+    assert processor.ducked_frames == converged and processor.far_end_active
+    processor.capture_gap()  # mid-speech: the echo path moved
+    capture(processor, echo[half:], assistant_voice[half:])
+    assert processor.capture_gaps == 1 and processor.ducked_frames > converged
+
