@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import functools
 import json
 import math
@@ -197,6 +198,23 @@ async def figure_1(run: Run) -> list[Figure]:
     return figures
 
 
+def _split(samples: LatencySamples) -> str:
+    """Where a client's share of turn latency goes: the way in, the way out."""
+    if not samples.client_turn_in:
+        return f"{samples.client}: no split"
+    return (f"{samples.client} in (end of speech -> speech_stopped, less the window) "
+            f"{ms(median(samples.client_turn_in)):.0f} ms, out (first delta -> heard) "
+            f"{ms(median(samples.client_turn_out)):.0f} ms")
+
+
+def _with_split(figure: Figure, data: dict[str, LatencySamples]) -> Figure:
+    """Figure 2's share rows name both clients' split, so a miss says which way it is lost."""
+    baseline = figure.name.rsplit(" vs ", 1)[-1]
+    if baseline not in data or "azassist" not in data:
+        return figure
+    return dataclasses.replace(figure, note=f"{figure.note}; {_split(data['azassist'])}; {_split(data[baseline])}")
+
+
 async def figure_2(run: Run) -> list[Figure]:
     """Issue 24 decided the target: the server VAD's window belongs to no client, so the bound
     is on the client share (<= 0.5x console's, <= 1.3x the floor's); the total is reported."""
@@ -206,6 +224,14 @@ async def figure_2(run: Run) -> list[Figure]:
     figures = _pair("2 turn latency, client share", shares, console_at_most=0.5, floor_at_most=1.3,
                     what=f"turn latency less the {SILENCE_MS} ms VAD window and the server's speech_stopped -> "
                          "first delta time: what the client adds on the way in and out")
+    figures = [_with_split(figure, data) for figure in figures]
+    if shares.get("azassist") and shares.get("fair"):
+        figures.append(ratio_figure(
+            "2 turn latency, client share vs fair floor", ms(median(shares["azassist"])), ms(median(shares["fair"])),
+            "ms", baseline_name="fair floor",
+            note="the floor client with azassist's WebRTC processing in its device callback (figure 3's fair "
+                 f"floor); fair floor {_summary(shares['fair'])}; {_split(data['fair'])}",
+        ))
     for baseline in ("console", "floor"):
         if values.get("azassist") and values.get(baseline):
             figures.append(ratio_figure(
@@ -232,7 +258,7 @@ async def figure_3(run: Run) -> list[Figure]:
     WebRTC processing with the same settings), <= 1.1x; the plain floor is reported."""
     data = await _latencies(run, LATENCY_CLIENTS)
     values = {name: samples.input for name, samples in data.items()}
-    what = "each speech sample at the microphone -> its 100 ms chunk at the server"
+    what = "each speech sample at the microphone -> the append carrying it at the server"
     figures = []
     if values.get("azassist") and values.get("fair"):
         figures.append(ratio_figure(

@@ -10,7 +10,9 @@ monotonic clock:
   turn latency    last non-silent sample of the speech passes the microphone -> first reply
                   sample on the speaker's monitor
   input latency   for every sample of the speech: it passes the microphone -> the append
-                  carrying it reaches the server (both clients send 100 ms chunks)
+                  carrying it reaches the server (the floor clients and console mode send
+                  100 ms appends; azassist 20 ms ones while someone talks, see
+                  azassist/core/engine/realtime_model.py)
 """
 
 from __future__ import annotations
@@ -56,6 +58,10 @@ class LatencySamples:
     client_turn: list[float] = field(default_factory=list)
     # ... and that part no client can change, on its own
     server_turn: list[float] = field(default_factory=list)
+    # the client share split: end of speech -> the server's speech_stopped less the silence
+    # window (the way in), first reply delta -> heard (the way out)
+    client_turn_in: list[float] = field(default_factory=list)
+    client_turn_out: list[float] = field(default_factory=list)
     # smoothness: how much longer the reply lasted on the speaker than in the server's audio
     # (silence inserted by device underruns or a starved jitter buffer), per repetition
     gaps: list[float] = field(default_factory=list)
@@ -220,6 +226,8 @@ async def measure_client(bench: BenchEnv, server: LocalRealtimeServer, start: Ca
                 server_side = silence_s + (first_delta - stopped[0].t)
                 result.server_turn.append(server_side)
                 result.client_turn.append(heard - end_of_speech - server_side)
+                result.client_turn_in.append(stopped[0].t - end_of_speech - silence_s)
+                result.client_turn_out.append(heard - first_delta)
             per_sample, pipeline, score = input_latencies(
                 server, session_id, mic, onset_index, speech_end - speech_start, (t_play, done.t + 1.0)
             )

@@ -168,11 +168,16 @@ class MicrophoneInput(AudioInput):
             self._queue.clear()
 
     def batch(self, samples: int) -> None:
-        """Deliver ``samples``-long frames (whole 10 ms multiples; 0: one frame per block).
-        Takes effect at the next block; a partial batch is kept only while ``samples`` stays."""
+        """Deliver frames of whole ``samples``-long batches (whole 10 ms multiples; 0: one
+        frame per block). Takes effect at the next block, which delivers every whole batch
+        held by then (a partial one waits)."""
         if samples % FRAME_SAMPLES:
             raise ValueError(f"a batch must be whole 10 ms frames, not {samples} samples")
         self._batch = samples
+
+    @property
+    def batch_samples(self) -> int:
+        return self._batch
 
     @property
     def held_samples(self) -> int:
@@ -231,12 +236,14 @@ class MicrophoneInput(AudioInput):
         self._meter.add(np.frombuffer(block.data, dtype=np.int16))
         if batch:
             self._held += block.data
-            if len(self._held) < 2 * batch:
+            # every whole batch held: after a switch to a shorter batch that may be several
+            whole = len(self._held) // (2 * batch) * batch
+            if not whole:
                 return
             block = rtc.AudioFrame(
-                data=bytes(self._held[: 2 * batch]), sample_rate=SAMPLE_RATE, num_channels=1, samples_per_channel=batch
+                data=bytes(self._held[: 2 * whole]), sample_rate=SAMPLE_RATE, num_channels=1, samples_per_channel=whole
             )
-            del self._held[: 2 * batch]
+            del self._held[: 2 * whole]
         self._enqueue(block)
 
     def _enqueue(self, frame: rtc.AudioFrame) -> None:

@@ -27,7 +27,6 @@ from livekit.agents.types import NOT_GIVEN
 from livekit.agents.voice import TranscriptSynchronizer
 from livekit.agents.voice.io import TextOutput
 from livekit.plugins import openai as lk_openai
-from livekit.plugins.openai.realtime.realtime_model import SAMPLE_RATE as PLUGIN_SAMPLE_RATE
 
 from azassist.core.audio.levels import SilenceGate
 from azassist.core.auth import ApiKeySource, TokenError, TokenProvider
@@ -53,6 +52,7 @@ from azassist.core.engine.options import (
     tts_kwargs,
     turn_detection_for,
 )
+from azassist.core.engine.realtime_model import APPEND_SAMPLES
 from azassist.core.engine.tokenizer import synchronizer_word_tokenizer
 from azassist.core.engine.warmup import build_protocol_models, unbuilt_models
 from azassist.core.engine.wire_guard import WireMonitor, guarded_http_session
@@ -96,8 +96,9 @@ log = logging.getLogger(__name__)
 # A push-to-talk press that delivered less audio than this carried no speech: it is
 # cancelled instead of committed (the service also refuses commits under 100 ms).
 MIN_PUSH_TO_TALK_SECONDS = 0.2
-# the LiveKit plugin sends the microphone as 100 ms input_audio_buffer.append events
-PLUGIN_APPEND_SAMPLES = PLUGIN_SAMPLE_RATE // 10
+# Hands-free with nobody talking, the microphone wakes the loop once per this many appends
+# (100 ms): idle CPU, where latency does not count (see Engine._batch_input).
+QUIET_APPENDS_PER_WAKE = 5
 LEVELS_PER_SECOND = 30
 # how often a quiet room's meters are looked at anyway (a reconnect may swap the audio)
 QUIET_RECHECK_SECONDS = 0.5
@@ -725,6 +726,7 @@ class Engine:
 
     def _on_agent_state(self, live: _Live, ev: Any) -> None:
         self._agent_state = ev.new_state
+        self._batch_input(live.audio)
         if ev.new_state == "speaking":
             if self.settings.model.modalities is not Modalities.TEXT and live.audio.output is not None:
                 live.audio_heard = True
@@ -733,6 +735,7 @@ class Engine:
 
     def _on_user_state(self, live: _Live, ev: Any) -> None:
         self._user_state = ev.new_state
+        self._batch_input(live.audio)
         if ev.old_state == "speaking" and ev.new_state == "listening" and self._hands_free:
             self._latency_mark = (ev.created_at, "speech")
         self._refresh_activity()
@@ -1239,11 +1242,20 @@ class Engine:
         live.session.input.set_audio_enabled(not self._muted and (self._hands_free or self._ptt_pressed))
 
     def _batch_input(self, audio: Any) -> None:
-        """Set before the session starts too: the plugin cuts its appends from the first
+        """Hands-free, the microphone reaches the loop in whole appends: one every 20 ms
+        while someone talks (the server hears the end of a sentence, or a barge-in, as soon
+        as it can), five at once while the room is quiet (fewer wake-ups of the loop: idle
+        CPU). Set before the session starts too: the plugin cuts its appends from the first
         frame it gets, and batches line up with them only if every frame was a batch."""
         batch = getattr(audio, "batch_input", None)
-        if callable(batch):
-            batch(PLUGIN_APPEND_SAMPLES if self._hands_free else 0)
+        if not callable(batch):
+            return
+        if not self._hands_free:
+            batch(0)
+        elif self._user_state == "speaking" or self._agent_state == "speaking":
+            batch(APPEND_SAMPLES)
+        else:
+            batch(APPEND_SAMPLES * QUIET_APPENDS_PER_WAKE)
 
     def set_hands_free(self, hands_free: bool) -> None:
         """Switch live: the server's turn detection is updated on the wire; push-to-talk

@@ -20,16 +20,14 @@ from __future__ import annotations
 from typing import Any
 
 from livekit.agents import APIConnectionError
-from livekit.plugins import openai as lk_openai
 
 from azassist.core.auth import TokenError, TokenProvider
+from azassist.core.engine.realtime_model import RealtimeModel, ShortAppendSession
 
 PINNED_LIVEKIT = "1.8.9"
-_RealtimeModel: Any = lk_openai.realtime.RealtimeModel
-_RealtimeSession: Any = lk_openai.realtime.RealtimeSession
 
 
-class _EntraRealtimeSession(_RealtimeSession):
+class _EntraRealtimeSession(ShortAppendSession):
     async def _create_ws_conn(self) -> Any:
         provider: TokenProvider = self._realtime_model._azassist_tokens
         try:
@@ -42,22 +40,18 @@ class _EntraRealtimeSession(_RealtimeSession):
         return await super()._create_ws_conn()
 
 
-class EntraRealtimeModel(_RealtimeModel):
+class EntraRealtimeModel(RealtimeModel):
     """``RealtimeModel`` whose sessions ask ``token_provider`` for a token at every handshake."""
 
     _azassist_tokens: TokenProvider
-
-    def session(self, *, turn_detection_disabled: bool = False) -> Any:
-        sess = _EntraRealtimeSession(self, turn_detection_disabled=turn_detection_disabled)
-        self._sessions.add(sess)
-        return sess
+    session_class = _EntraRealtimeSession
 
 
 def build_realtime_model(kwargs: dict[str, Any], *, http_session: Any, token_provider: TokenProvider | None) -> Any:
     """``RealtimeModel.with_azure(**kwargs)``; in Entra mode (an ``entra_token`` and a provider)
     the model renews its token at every (re)connect and never sends an ``api-key`` header."""
     if token_provider is None or not kwargs.get("entra_token"):
-        return _RealtimeModel.with_azure(**kwargs, http_session=http_session)
+        return RealtimeModel.with_azure(**kwargs, http_session=http_session)
     model = EntraRealtimeModel.with_azure(**{**kwargs, "api_key": None}, http_session=http_session)
     model._opts.api_key = None  # with_azure fell back to AZURE_OPENAI_API_KEY / OPENAI_API_KEY
     model._azassist_tokens = token_provider

@@ -8,6 +8,7 @@ from the virtual speaker's monitor with ``parec``. The engine gets the audio lay
 from __future__ import annotations
 
 import asyncio
+import base64
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -17,7 +18,10 @@ import numpy as np
 import pytest
 
 from azassist.core.audio.facade import open_device_audio
+from azassist.core.audio.memory import FRAME_SAMPLES
 from azassist.core.engine import Engine, MemoryKeySource
+from azassist.core.engine.engine import QUIET_APPENDS_PER_WAKE
+from azassist.core.engine.realtime_model import APPEND_SAMPLES
 from azassist.core.events import Activity, AssistantText, ConnectionState, EngineEvent, Levels, UserTranscript
 from azassist.core.secrets import Secret
 from azassist.core.settings import Settings
@@ -88,9 +92,10 @@ async def test_hands_free_turn_through_microphone_and_speaker(virtual_audio: obj
 
 
 async def test_hands_free_batches_line_up_with_the_plugins_appends(virtual_audio: object) -> None:
-    """The microphone hands the session whole 100 ms appends, so the plugin never holds a
-    partial one: no chunk waits for the next batch. Reads the plugin's private buffer on
-    purpose: it guards the assumption the batching is built on (100 ms, cut from the start)."""
+    """The microphone hands the session whole appends (``APPEND_SAMPLES``, 20 ms), so the
+    plugin never holds a partial one: no chunk waits for the next batch. Reads the plugin's
+    private buffer on purpose: it guards the assumption the batching is built on (our append
+    length, cut from the start)."""
     async with device_engine(pace=2) as (engine, server, _events):
         live = engine._live
         assert live is not None
@@ -99,9 +104,42 @@ async def test_hands_free_batches_line_up_with_the_plugins_appends(virtual_audio
         for _ in range(25):
             assert len(stream._buf) == 0
             await asyncio.sleep(0.013)
-        assert len(server.received.of_type("input_audio_buffer.append")) > appends + 1
+        sent = server.received.of_type("input_audio_buffer.append")
+        assert len(sent) > appends + 1
+        assert {len(base64.b64decode(str(e.event["audio"]))) for e in sent if e.event} == {APPEND_SAMPLES * 2}
         stats = live.audio.stats
-        assert stats.input_wakeups <= stats.frames_delivered // 10 + 2
+        quiet_batch = APPEND_SAMPLES * QUIET_APPENDS_PER_WAKE  # nobody talks here
+        assert live.audio.input.batch_samples == quiet_batch
+        assert stats.input_wakeups <= stats.frames_delivered // (quiet_batch // FRAME_SAMPLES) + 2
+
+
+async def test_hands_free_sends_each_append_at_once_while_someone_talks(virtual_audio: object, spoken: Path) -> None:
+    """The user talking (the end of the sentence is what the server's VAD waits for) and the
+    assistant talking (a barge-in) get one wake-up per append; the quiet room, batches."""
+    quiet_batch = APPEND_SAMPLES * QUIET_APPENDS_PER_WAKE
+    async with device_engine(pace=1) as (engine, server, _events):
+        live = engine._live
+        assert live is not None
+        microphone = live.audio.input
+        server.scripted.queue_transcript("switch on the kitchen lights")
+        server.scripted.queue_reply("The kitchen lights are on, and the hall lights too, as you asked.")
+        assert microphone.batch_samples == quiet_batch
+        batches: set[tuple[str, int]] = set()
+
+        def reply_playing() -> bool:
+            batches.add((engine._user_state, microphone.batch_samples))
+            return engine._agent_state == "speaking"
+
+        player = play_into_microphone(spoken)
+        try:
+            await until(reply_playing, 30, "the reply on the speaker", poll=0.01)
+        finally:
+            player.wait(timeout=10)
+        assert ("speaking", APPEND_SAMPLES) in batches  # the user's turn
+        assert ("speaking", quiet_batch) not in batches
+        assert microphone.batch_samples == APPEND_SAMPLES
+        await until(lambda: engine.activity is Activity.LISTENING, 30, "playback to finish")
+        assert microphone.batch_samples == quiet_batch
 
 
 async def test_barge_in_on_real_devices_stops_the_speaker(virtual_audio: object, spoken: Path) -> None:
