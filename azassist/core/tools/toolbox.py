@@ -131,71 +131,57 @@ class Toolbox:
         server: str | None = None,
         describe_failure: Callable[[BaseException], str] | None = None,
     ) -> Any:
-        self.calls_under_way += 1
+        self.calls_under_way += 1  # Engine.busy counts it: a script waits for the call
         try:
-            return await self._guarded(call_id, name, title, arguments, asks, why, run, server, describe_failure)
+            summary = redact(short_arguments(arguments))
+
+            def activity(status: Any, result: str = "", duration: float | None = None) -> None:
+                self.report(ToolActivity(call_id, name, summary, status, redact(shorten(result, RESULT_CHARS)), duration, server))
+
+            key = f"{server}/{name}" if server else name
+            if asks and not self.permissions.covers(key):
+                activity("asking")
+                request = ToolRequest(call_id, name, f"{server} › {name}" if server else title, summary, why, server)
+                question = asyncio.ensure_future(self.confirm(request))
+                self._questions.add(question)
+                try:
+                    decision = await question
+                except asyncio.CancelledError:
+                    current = asyncio.current_task()
+                    if current is not None and current.cancelling():  # this call itself was cancelled
+                        activity("refused", "interrupted before you answered")
+                        question.cancel()
+                        raise
+                    activity("refused", "the conversation ended before you answered")
+                    raise ToolError("The user did not answer before the conversation ended; it was not done.") from None
+                finally:
+                    self._questions.discard(question)
+                if decision is Decision.DENY:
+                    refusal = f"The user did not allow this ({title.lower()}). Say it was not done; do not try again unless they ask."
+                    activity("refused", "you said no")
+                    raise ToolError(refusal)
+                if decision is Decision.ALLOW_CONVERSATION:
+                    self.permissions.remember(key)
+            activity("running")
+            started = time.monotonic()
+            try:
+                result = await run()
+            except asyncio.CancelledError:
+                activity("failed", "stopped: the reply was interrupted", time.monotonic() - started)
+                raise
+            except ToolFailure as exc:
+                activity("failed", exc.message, time.monotonic() - started)
+                raise ToolError(exc.message) from exc
+            except ToolError as exc:
+                activity("failed", exc.message, time.monotonic() - started)
+                raise
+            except Exception as exc:
+                log.warning("tool %s failed", name, exc_info=True)
+                message = describe_failure(exc) if describe_failure else f"{title} failed: {type(exc).__name__}: {exc}"
+                activity("failed", message, time.monotonic() - started)
+                raise ToolError(message) from exc
+            activity("done", result if isinstance(result, str) else json.dumps(result, ensure_ascii=False, default=str),
+                     time.monotonic() - started)  # fmt: skip
+            return result
         finally:
             self.calls_under_way -= 1
-
-    async def _guarded(
-        self,
-        call_id: str,
-        name: str,
-        title: str,
-        arguments: dict[str, Any],
-        asks: bool,
-        why: str,
-        run: Callable[[], Awaitable[Any]],
-        server: str | None,
-        describe_failure: Callable[[BaseException], str] | None,
-    ) -> Any:
-        summary = redact(short_arguments(arguments))
-
-        def activity(status: Any, result: str = "", duration: float | None = None) -> None:
-            self.report(ToolActivity(call_id, name, summary, status, redact(shorten(result, RESULT_CHARS)), duration, server))
-
-        key = f"{server}/{name}" if server else name
-        if asks and not self.permissions.covers(key):
-            activity("asking")
-            request = ToolRequest(call_id, name, f"{server} › {name}" if server else title, summary, why, server)
-            question = asyncio.ensure_future(self.confirm(request))
-            self._questions.add(question)
-            try:
-                decision = await question
-            except asyncio.CancelledError:
-                current = asyncio.current_task()
-                if current is not None and current.cancelling():  # this call itself was cancelled
-                    activity("refused", "interrupted before you answered")
-                    question.cancel()
-                    raise
-                activity("refused", "the conversation ended before you answered")
-                raise ToolError("The user did not answer before the conversation ended; it was not done.") from None
-            finally:
-                self._questions.discard(question)
-            if decision is Decision.DENY:
-                refusal = f"The user did not allow this ({title.lower()}). Say it was not done; do not try again unless they ask."
-                activity("refused", "you said no")
-                raise ToolError(refusal)
-            if decision is Decision.ALLOW_CONVERSATION:
-                self.permissions.remember(key)
-        activity("running")
-        started = time.monotonic()
-        try:
-            result = await run()
-        except asyncio.CancelledError:
-            activity("failed", "stopped: the reply was interrupted", time.monotonic() - started)
-            raise
-        except ToolFailure as exc:
-            activity("failed", exc.message, time.monotonic() - started)
-            raise ToolError(exc.message) from exc
-        except ToolError as exc:
-            activity("failed", exc.message, time.monotonic() - started)
-            raise
-        except Exception as exc:
-            log.warning("tool %s failed", name, exc_info=True)
-            message = describe_failure(exc) if describe_failure else f"{title} failed: {type(exc).__name__}: {exc}"
-            activity("failed", message, time.monotonic() - started)
-            raise ToolError(message) from exc
-        activity("done", result if isinstance(result, str) else json.dumps(result, ensure_ascii=False, default=str),
-                 time.monotonic() - started)  # fmt: skip
-        return result
