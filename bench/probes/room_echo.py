@@ -16,58 +16,22 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import dataclasses
 import json
 import os
 import sys
-import time
 
 import numpy as np
 
+from .playback import add_switches, play_and_capture
+
 
 async def run(args: argparse.Namespace) -> dict[str, object]:
-    from azassist.core.audio.facade import open_device_audio
-    from azassist.core.audio.files import read_wav
-    from azassist.core.audio.memory import frame_samples, int16_frame
-    from azassist.core.settings import AudioSettings
-
-    settings = AudioSettings(
-        echo_cancellation=args.echo_cancellation == "on",
-        noise_suppression=args.noise_suppression == "on",
-        auto_gain=args.auto_gain == "on",
-    )
-    voice = read_wav(args.wav)
-    audio = await open_device_audio(settings, strict=True)
-    if args.startup_ducking == "off":
-        options = audio.processor.options
-        audio.processor.configure(dataclasses.replace(options, startup_ducking=False))
-    captured: list[tuple[float, np.ndarray]] = []
-    stop = asyncio.Event()
-
-    async def listen() -> None:
-        async for frame in audio.input:
-            captured.append((time.monotonic(), frame_samples(frame).copy()))
-            if stop.is_set():
-                return
-
-    reader = asyncio.create_task(listen())
-    await asyncio.sleep(1.0)  # streams running, queues at their working level
-    started = time.monotonic()
-    print(f"playing {started}", flush=True)
-    for start in range(0, len(voice), 2400):  # the server's 100 ms deltas, queued ahead
-        await audio.output.capture_frame(int16_frame(voice[start : start + 2400]))
-    audio.output.flush()
-    duration = len(voice) / 24_000
-    await asyncio.sleep(duration + args.tail)
-    stop.set()
-    await asyncio.wait_for(reader, 5)
-    underflows = audio.output.audible_underflows
-    await audio.aclose()
-    times = np.array([t - started for t, _ in captured])
-    lengths = np.array([len(s) for _, s in captured])
-    np.save(args.out, np.concatenate([s for _, s in captured]).astype(np.int16))
+    capture = await play_and_capture(args, tail=args.tail, announce=True)
+    times = np.array([t - capture.started for t, _ in capture.frames])
+    lengths = np.array([len(s) for _, s in capture.frames])
+    np.save(args.out, np.concatenate([s for _, s in capture.frames]).astype(np.int16))
     np.save(args.out.removesuffix(".npy") + "-times.npy", np.stack([times, lengths]))
-    return {"duration": duration, "underflows": underflows, "frames": len(captured)}
+    return {"duration": capture.duration, "underflows": capture.underflows, "frames": len(capture.frames)}
 
 
 def main() -> int:
@@ -75,8 +39,7 @@ def main() -> int:
     parser.add_argument("--wav", required=True)
     parser.add_argument("--out", required=True)
     parser.add_argument("--tail", type=float, default=0.5, help="seconds to keep listening after the voice")
-    for name in ("--echo-cancellation", "--noise-suppression", "--auto-gain", "--startup-ducking"):
-        parser.add_argument(name, choices=("on", "off"), default="on")
+    add_switches(parser, required=False)
     result = asyncio.run(run(parser.parse_args()))
     print(json.dumps(result), flush=True)
     sys.stdout.flush()
