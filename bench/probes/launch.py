@@ -1,7 +1,7 @@
 """azassist's window launched as a user launches it (``azassist --connect`` / ``azassist --demo``),
 observed from inside without changing what it does; prints one JSON line when done.
 
-    python -m bench.probes.launch --demo|--connect [--say TEXT] [--stall] [--until-reply]
+    python -m bench.probes.launch --demo|--connect [--say TEXT] [--stall [--sample]] [--until-reply]
 
 Runs ``azassist.__main__.main`` itself in this process (same imports, same order, same
 threads) with four observers added from outside:
@@ -13,8 +13,9 @@ threads) with four observers added from outside:
 * with ``--stall``: a chain of 10 ms precise single-shot Qt timers started as the
   QApplication is created (as figure 4 measures the loop), so every moment the window's
   thread could not run the loop shows up as lateness, counted from the window's first show;
-  and a sampler thread that looks at the window thread's stack every 2 ms, to say what ran
-  during the longest stalls;
+* with ``--sample`` too: a sampler thread that looks at the window thread's stack every 2 ms,
+  to say what ran during the longest stalls (it takes the interpreter lock 500 times a
+  second: it slows the launch it watches, so the bench times launches without it);
 * the API key for the local server (AZURE_OPENAI_API_KEY) is given to the window's
   credential store for this run only, as an unsaved key is.
 
@@ -136,11 +137,12 @@ def main() -> int:
     how.add_argument("--connect", action="store_true")
     parser.add_argument("--say", default="")
     parser.add_argument("--stall", action="store_true")
+    parser.add_argument("--sample", action="store_true")
     parser.add_argument("--until-reply", action="store_true")
     parser.add_argument("--timeout", type=float, default=90.0)
     args = parser.parse_args()
 
-    sampler = StackSampler() if args.stall else None
+    sampler = StackSampler() if args.stall and args.sample else None
     if sampler is not None:
         sampler.start()
     seen: dict[str, Any] = {}
