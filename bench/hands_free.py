@@ -350,10 +350,17 @@ class BargeIn:
 BARGE_IN_OFFSETS = (0.2, 2.5, 0.5, 1.5, 0.8, 3.5, 0.35, 5.0)  # seconds after the reply's first delta
 
 
-def _barge_in_result(barge: BargeIn, mic: TimedRecorder, spk: TimedRecorder, starts: list[float]) -> tuple[
-        bool, float | None, bool]:
-    """(detected, seconds from the user's first syllable at the microphone to the speaker going
-    quiet, a false start came first) for one barge-in."""
+@dataclass(frozen=True)
+class BargeInOutcome:
+    detected: bool
+    stop: float | None  # the user's first syllable at the microphone -> the speaker quiet (s)
+    false_first: bool  # a false start came first
+    heard: float | None = None  # the first syllable -> the server's speech_started (s)
+
+
+def _barge_in_result(barge: BargeIn, mic: TimedRecorder, spk: TimedRecorder, starts: list[float]) -> BargeInOutcome:
+    """What happened to one barge-in: detected, how soon the speaker went quiet, how soon the
+    server heard it (the stop time's first part: the rest is the client's reaction)."""
     clean = read_wav(barge.clean).astype(np.float64)
     loud = np.flatnonzero(np.abs(clean) > 100)
     onset_in_clean = int(loud[0]) if len(loud) else 0
@@ -361,7 +368,8 @@ def _barge_in_result(barge: BargeIn, mic: TimedRecorder, spk: TimedRecorder, sta
     window = mic.samples()[lo : lo + int(3 * RATE)]
     offset, _score = best_alignment(window, clean[: int(1.5 * RATE)])
     onset = mic.time_of(lo + offset + onset_in_clean)
-    detected = any(onset - 0.2 <= t <= onset + 2.5 for t in starts)
+    heard_at = [t for t in starts if onset - 0.2 <= t <= onset + 2.5]
+    detected = bool(heard_at)
     false_first = any(barge.reply_started < t < onset - 0.2 for t in starts)
     spk_samples = spk.samples()
     index = spk.index_at(onset)
@@ -373,7 +381,20 @@ def _barge_in_result(barge: BargeIn, mic: TimedRecorder, spk: TimedRecorder, sta
         silent = np.flatnonzero(run_length == 0)
         if len(silent):
             stop = spk.time_of(index + int(silent[0])) - onset
-    return detected, stop, false_first
+    return BargeInOutcome(detected, stop, false_first, min(heard_at) - onset if heard_at else None)
+
+
+def _stop_split(label: str, outcomes: list[BargeInOutcome]) -> str:
+    """The stop time in two: first syllable -> the server hears it (the echo path's share:
+    what the processing did to the user's onset) and heard -> quiet (the client's reaction),
+    medians, with each barge-in's stop time in the order made."""
+    timed = [o for o in outcomes if o.detected and o.stop is not None and o.heard is not None]
+    if not timed:
+        return f"{label}: no timed barge-in"
+    heard = median([1000 * o.heard for o in timed if o.heard is not None])
+    react = median([1000 * (o.stop - o.heard) for o in timed if o.stop is not None and o.heard is not None])
+    each = ", ".join("-" if o.stop is None or not o.detected else f"{1000 * o.stop:.0f}" for o in outcomes)
+    return f"{label}: heard by the server {heard:.0f} ms, then quiet {react:.0f} ms later (each: {each} ms)"
 
 
 async def figure_13(run: Run) -> list[Figure]:
@@ -385,7 +406,7 @@ async def figure_13(run: Run) -> list[Figure]:
     bench = run.bench
     mic = TimedRecorder("mic.monitor", bench.audio.env)
     spk = TimedRecorder("spk.monitor", bench.audio.env)
-    outcomes: dict[tuple[str, str], list[tuple[bool, float | None, bool]]] = {}
+    outcomes: dict[tuple[str, str], list[BargeInOutcome]] = {}
     try:
         mic.wait_started()
         spk.wait_started()
@@ -424,12 +445,12 @@ async def figure_13(run: Run) -> list[Figure]:
     figures: list[Figure] = []
     for room_name in ROOM_NAMES:
         ours, perfect = outcomes[(room_name, "azassist")], outcomes[(room_name, "perfect echo path")]
-        rate = sum(d for d, _, _ in ours) / max(1, len(ours))
-        perfect_rate = sum(d for d, _, _ in perfect) / max(1, len(perfect))
-        stops = [s for d, s, _ in ours if d and s is not None]
-        perfect_stops = [s for d, s, _ in perfect if d and s is not None]
-        early = [d for (d, _, _), o in zip(ours, offsets, strict=False) if o < 1.0]
-        false_first = sum(f for _, _, f in ours)
+        rate = sum(o.detected for o in ours) / max(1, len(ours))
+        perfect_rate = sum(o.detected for o in perfect) / max(1, len(perfect))
+        stops = [o.stop for o in ours if o.detected and o.stop is not None]
+        perfect_stops = [o.stop for o in perfect if o.detected and o.stop is not None]
+        early = [o.detected for o, at in zip(ours, offsets, strict=False) if at < 1.0]
+        false_first = sum(o.false_first for o in ours)
         figures.append(Figure(
             f"13 true barge-ins detected {room_name}", 100 * rate, "%", 100 * perfect_rate, ">= 95 %", rate >= 0.95,
             note=f"{len(ours)} barge-ins at {', '.join(f'{o:g}' for o in offsets)} s into a reply, levels "
@@ -440,7 +461,8 @@ async def figure_13(run: Run) -> list[Figure]:
                 f"13 barge-in stop time {room_name} vs perfect echo path", 1000 * median(stops), 1000 * median(perfect_stops),
                 "ms", at_most=1.3, baseline_name="perfect echo path",
                 note="user's first syllable at the microphone -> the speaker quiet for 250 ms; "
-                     f"azassist n={len(stops)}, perfect path n={len(perfect_stops)}"))
+                     f"azassist n={len(stops)}, perfect path n={len(perfect_stops)}; "
+                     f"{_stop_split('azassist', ours)}; {_stop_split('perfect path', perfect)}"))
         else:
             figures.append(Figure(f"13 barge-in stop time {room_name} vs perfect echo path", float("nan"), "ms", None,
                                   "<= 1.3x perfect echo path", False, note="no barge-in both detected and timed"))
