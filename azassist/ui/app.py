@@ -165,8 +165,9 @@ def run_gui(
     ``demo`` starts the offline demo, ``connect`` connects to the configured service at once
     (both while the window fills in: the engine's import has started on its thread by then).
     Without ``settings_result`` the settings file is read after the window's first paint.
-    ``start_logging`` runs after it too: the rotating file handler's module imports socket,
-    pickle and queue (~8-14 ms, measured), which the first paint does not need.
+    ``start_logging`` runs after the paint too (before the settings are read): the rotating
+    file handler's module imports socket, pickle and queue (~8-14 ms, measured), which the
+    first paint does not need.
     """
     app = create_application()
     raw = read_settings_json(paths.settings_file) if settings_result is None else None
@@ -191,7 +192,6 @@ def run_gui(
         return settings_result or SettingsStore(paths.settings_file).load(raw)  # parsed once
 
     def load_settings_and_modules() -> LoadResult:
-        importlib.import_module("azassist.core.logs")  # for start_logging, next on the window's thread
         result = load_settings()
         for name in FINISH_MODULES:
             importlib.import_module(name)
@@ -201,12 +201,14 @@ def run_gui(
     # finish_start_up builds with load on a thread (on this one: 0.2 s for the settings and
     # 0.16 s for the rest, measured as the window's longest stalls after its first paint).
     if early is not None:
-        load = beside_the_window(load_settings_and_modules)
-        # After the settings: the log's modules were imported beside them (on this thread they
-        # added ~14 ms to the repaint the style sheet asks for, one stall of ~50 ms, measured).
         if start_logging is not None:
+            # the log's modules beside the window too: on this thread they added ~14 ms to the
+            # repaint the style sheet asks for, one stall of ~50 ms (measured); the log still
+            # starts before the settings load, whose warnings (a corrupt file) it keeps
+            beside_the_window(lambda: importlib.import_module("azassist.core.logs"))
             start_logging()
-        log.info("window painted, settings loaded")
+        log.info("window painted, loading the rest")
+        load = beside_the_window(load_settings_and_modules)
     else:
         load = load_settings()
 

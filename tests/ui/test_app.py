@@ -148,6 +148,8 @@ def test_a_configured_looking_file_that_fails_validation_still_says_so(tmp_path:
     assert "could not be read" in seen["banner"]
     assert list((tmp_path / "profile").glob("settings.json.invalid-*"))
     assert seen["exit"] == 0
+    log = (tmp_path / "profile" / "logs" / "azassist.log").read_text()  # the log started before the settings
+    assert "settings: Your settings file could not be read" in log
 
 
 @pytest.mark.asyncio
