@@ -388,11 +388,11 @@ def _stop_split(label: str, outcomes: list[BargeInOutcome]) -> str:
     """The stop time in two: first syllable -> the server hears it (the echo path's share:
     what the processing did to the user's onset) and heard -> quiet (the client's reaction),
     medians, with each barge-in's stop time in the order made."""
-    timed = [o for o in outcomes if o.detected and o.stop is not None and o.heard is not None]
+    timed = [(o.heard, o.stop) for o in outcomes if o.detected and o.stop is not None and o.heard is not None]
     if not timed:
         return f"{label}: no timed barge-in"
-    heard = median([1000 * o.heard for o in timed if o.heard is not None])
-    react = median([1000 * (o.stop - o.heard) for o in timed if o.stop is not None and o.heard is not None])
+    heard = median([1000 * h for h, _ in timed])
+    react = median([1000 * (s - h) for h, s in timed])
     each = ", ".join("-" if o.stop is None or not o.detected else f"{1000 * o.stop:.0f}" for o in outcomes)
     return f"{label}: heard by the server {heard:.0f} ms, then quiet {react:.0f} ms later (each: {each} ms)"
 

@@ -66,8 +66,7 @@ FLOOR_IMPORTS = "import aiohttp, numpy, sounddevice"
 # only the 10 ms timer chain that finds the stalls).
 CLIENTS = ("window", "demo", "talk", "console", "floor", "imports", "window watched", "demo watched")
 LABELS = {"window": "window, Azure configuration", "demo": "offline demo", "talk": "azassist talk",
-          "console": "console mode", "floor": "floor client", "imports": "bare imports",
-          "window watched": "window, Azure configuration", "demo watched": "offline demo"}
+          "console": "console mode", "floor": "floor client", "imports": "bare imports"}
 TIMEOUT_S = 90.0
 
 
@@ -155,8 +154,7 @@ async def _launch(run: Run, server: LocalRealtimeServer, spk: TimedRecorder, nam
         return launch
     client = handle
     output: asyncio.Future[bytes] | None = None
-    windowed = name.startswith(("window", "demo"))
-    if windowed:
+    if name.startswith(("window", "demo")):
         output = asyncio.ensure_future(asyncio.to_thread(_read_stdout, client))
     try:
         deadline = started + TIMEOUT_S
@@ -233,9 +231,9 @@ def _problems(series: dict[str, list[Launch]], names: tuple[str, ...]) -> str:
 
 
 def _watched(series: dict[str, list[Launch]], name: str, what: str) -> str:
-    """The same client's launches under figure 17's stall probe: what the probe itself costs."""
+    """The same client's launches with figure 17's stack sampler: what the sampler itself costs."""
     values = _values(series, f"{name} watched", what) if f"{name} watched" in series else []
-    return f"; with figure 17's stall probe attached (not counted): {_summary(values)}" if values else ""
+    return f"; with figure 17's stack sampler attached (not counted): {_summary(values)}" if values else ""
 
 
 def _rows(series: dict[str, list[Launch]], what: str, title: str, how: str) -> list[Figure]:
